@@ -1,0 +1,204 @@
+"""The `scripthost` command line.
+
+    scripthost trace -i FILE [-s SCRIPT [args...]]   run a script (or print events) over a recording
+    scripthost trace -l                              list installed scripts
+    scripthost trace NAME [args] [-- cmd]            live: record and report at once
+    scripthost trace record NAME [args]              the record half alone
+    scripthost trace report NAME [args]              the report half alone
+    scripthost record [perf record options]          write perf's pipe-mode stream
+
+Like perf, everything after the script given to -s belongs to the script.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import Optional
+
+from scripthost.errors import ScripthostError, UsageError
+
+__all__ = ["main", "trace_main"]
+
+TRACE_USAGE = """\
+usage: scripthost trace [-i FILE] [-s SCRIPT [ARGS...]] [--header-only] [--ns]
+       scripthost trace -l
+       scripthost trace -g python|perl|lua [-i FILE]
+       scripthost trace NAME [ARGS...] [-- COMMAND...]      (live)
+       scripthost trace record NAME [ARGS...] / report NAME [ARGS...]
+
+  -i, --input FILE   recording to read (perf.data or a pipe-mode stream; '-' = stdin)
+  -s, --script FILE  script to run; the arguments after it go to the script
+  -l, --list         list available scripts
+  -g, --gen-script L write a skeleton script (python, perl or lua) for the recording
+      --header-only  print the recording's header as perf does
+      --ns           nanosecond timestamps in the default output
+  -h, --help         this text
+"""
+
+MAIN_USAGE = """\
+usage: scripthost trace ...     run trace scripts (see `scripthost trace -h`)
+       scripthost record ...    record kernel events (see `scripthost record -h`)
+"""
+
+
+def _stdout() -> io.TextIOWrapper:
+    """stdout with a large buffer: the default output writes one line per event."""
+    try:
+        fd = os.dup(sys.stdout.fileno())
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return sys.stdout  # type: ignore[return-value]
+    sys.stdout.flush()
+    return io.TextIOWrapper(io.BufferedWriter(io.FileIO(fd, "w"), 1 << 16),
+                            encoding="utf-8", errors="surrogateescape", write_through=False)
+
+
+def _parse_trace_args(argv: list[str]) -> dict:
+    opts: dict = {"input": None, "script": None, "script_args": [], "list": False,
+                  "header_only": False, "ns": False, "gen": None, "name": None, "args": [],
+                  "half": None}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+
+        def value() -> str:
+            nonlocal i
+            if "=" in a and a.startswith("--"):
+                return a.split("=", 1)[1]
+            if len(a) > 2 and not a.startswith("--"):
+                return a[2:]
+            i += 1
+            if i >= len(argv):
+                raise UsageError(f"option {a} needs a value\n{TRACE_USAGE}")
+            return argv[i]
+        if a in ("-h", "--help"):
+            sys.stdout.write(TRACE_USAGE)
+            raise SystemExit(0)
+        elif a.startswith("-i") or a.startswith("--input"):
+            opts["input"] = value()
+        elif a.startswith("-s") or a.startswith("--script"):
+            opts["script"] = value()
+            opts["script_args"] = argv[i + 1:]
+            return opts
+        elif a in ("-l", "--list"):
+            opts["list"] = True
+        elif a == "--header-only":
+            opts["header_only"] = True
+        elif a == "--ns":
+            opts["ns"] = True
+        elif a.startswith("-g") or a.startswith("--gen-script"):
+            opts["gen"] = value()
+        elif a == "--":
+            opts["args"] = argv[i:]
+            return opts
+        elif a.startswith("-") and a != "-" and opts["name"] is None:
+            raise UsageError(f"unknown option {a}\n{TRACE_USAGE}")
+        else:
+            words = ("record", "report")
+            if opts["name"] is None and opts["half"] is None and len(a) >= 3 and any(w.startswith(a) for w in words):
+                opts["half"] = "record" if "record".startswith(a) else "report"
+            else:
+                opts["name"] = a
+                opts["args"] = argv[i + 1:]
+                return opts
+        i += 1
+    return opts
+
+
+def run_recording(inp: str, script: Optional[str], script_args: list[str], *,
+                  ns: bool = False) -> int:
+    """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything."""
+    from scripthost.engine.session import Session
+    from scripthost.langs.base import ScriptError, runtime_for
+    if script is not None:
+        runtime = runtime_for(script, script_args)
+        with runtime:
+            runtime.load()
+            session = Session(inp)
+            try:
+                session.run(runtime)
+            except ScriptError as e:
+                raise
+            except (ScripthostError, SystemExit, KeyboardInterrupt):
+                raise
+            except Exception as e:  # the script's own handler raised
+                from scripthost.langs.python_rt import print_script_traceback
+                print_script_traceback(e)
+                raise ScriptError(f"a handler of {script} raised {type(e).__name__}; stopped") from None
+        return 0
+    from scripthost.engine.output import DefaultPrinter
+    out = _stdout()
+    session = Session(inp)
+    try:
+        session.run(DefaultPrinter(out, nanoseconds=ns))
+    finally:
+        try:
+            out.flush()
+        except BrokenPipeError:
+            pass
+    return 0
+
+
+def trace_main(argv: list[str]) -> int:
+    opts = _parse_trace_args(argv)
+    if opts["list"]:
+        from scripthost.library import print_listing
+        return print_listing(sys.stdout)
+    if opts["header_only"]:
+        from scripthost.engine.header_print import print_header_of
+        return print_header_of(opts["input"] or _default_input(), sys.stdout)
+    if opts["gen"]:
+        from scripthost.langs.generate import generate_script
+        return generate_script(opts["gen"], opts["input"] or _default_input())
+    if opts["half"] is not None or opts["name"] is not None:
+        from scripthost.live import live_main
+        return live_main(opts["half"], opts["name"], opts["args"], input_path=opts["input"])
+    return run_recording(opts["input"] or _default_input(), opts["script"], opts["script_args"],
+                         ns=opts["ns"])
+
+
+def _default_input() -> str:
+    """perf's rule: stdin when it is a FIFO, else ./perf.data."""
+    import stat
+    try:
+        if stat.S_ISFIFO(os.fstat(0).st_mode):
+            return "-"
+    except OSError:
+        pass
+    return "perf.data"
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from scripthost.langs.base import ScriptError
+    try:
+        if not argv or argv[0] in ("-h", "--help"):
+            sys.stdout.write(MAIN_USAGE)
+            return 0 if argv else 129
+        cmd, rest = argv[0], argv[1:]
+        if cmd == "trace":
+            return trace_main(rest)
+        if cmd == "record":
+            from scripthost.collect.record import record_main
+            return record_main(rest)
+        raise UsageError(f"unknown command {cmd!r}\n{MAIN_USAGE}")
+    except ScriptError as e:
+        sys.stdout.flush()
+        sys.stderr.write(f"scripthost: {e}\n")
+        return e.exit_code
+    except ScripthostError as e:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            pass
+        sys.stderr.write(f"scripthost: {e}\n")
+        return e.exit_code
+    except BrokenPipeError:
+        try:
+            sys.stdout = None  # type: ignore[assignment]
+        except Exception:
+            pass
+        return 0
+    except KeyboardInterrupt:
+        return 130

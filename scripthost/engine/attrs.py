@@ -1,0 +1,289 @@
+"""Event selectors (evsels): a perf_event_attr, its ids and name, and the
+sample decoder precompiled for its ``sample_type``.
+
+A SAMPLE decodes into a plain tuple; the indices are the ``S_*`` constants
+below (see docs/architecture.md).  The fields nobody asks for on the hot path
+(addr, read values, branch stacks, registers...) are decoded on demand by
+`Evsel.sample_fields` from the record bytes the tuple keeps a reference to.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Callable
+
+from scripthost.engine.layouts import (
+    ATTR, ATTR_SIZE_VER7, AttrFlag, PERF_TYPE_TRACEPOINT, ReadFormat, SampleType, U32, U64,
+)
+from scripthost.errors import StreamError
+
+__all__ = [
+    "Evsel", "parse_attr", "S_TIME", "S_CPU", "S_PID", "S_TID", "S_IP", "S_PERIOD", "S_RAW",
+    "S_CALLCHAIN", "S_EVSEL", "S_BUF", "S_POS", "sample_type_names",
+]
+
+S_TIME, S_CPU, S_PID, S_TID, S_IP, S_PERIOD, S_RAW, S_CALLCHAIN, S_EVSEL, S_BUF, S_POS = range(11)
+
+_ATTR_FIELDS = (
+    "type", "size", "config", "sample_period", "sample_type", "read_format", "flags",
+    "wakeup_events", "bp_type", "config1", "config2", "branch_sample_type",
+    "sample_regs_user", "sample_stack_user", "clockid", "sample_regs_intr",
+    "aux_watermark", "sample_max_stack", "reserved_2", "aux_sample_size", "reserved_3",
+    "sig_data",
+)
+
+
+def parse_attr(data: bytes | memoryview, offset: int = 0) -> dict[str, int]:
+    """Decode a perf_event_attr of any size version into a dict of its fields."""
+    size = U32.unpack_from(data, offset + 4)[0]
+    if size < 64 or offset + size > len(data):
+        raise StreamError(f"corrupt perf_event_attr (size {size})", offset)
+    raw = bytes(data[offset:offset + min(size, ATTR_SIZE_VER7)]).ljust(ATTR_SIZE_VER7, b"\0")
+    return dict(zip(_ATTR_FIELDS, ATTR.unpack(raw)))
+
+
+def _read_format_size(read_format: int) -> int | None:
+    """Bytes of a non-group read block, or None for a group (variable)."""
+    if read_format & ReadFormat.GROUP:
+        return None
+    n = 1
+    for bit in (ReadFormat.TOTAL_TIME_ENABLED, ReadFormat.TOTAL_TIME_RUNNING, ReadFormat.ID,
+                ReadFormat.LOST):
+        if read_format & bit:
+            n += 1
+    return 8 * n
+
+
+_SAMPLE_TYPE_NAMES = [
+    (SampleType.IP, "IP"), (SampleType.TID, "TID"), (SampleType.TIME, "TIME"),
+    (SampleType.ADDR, "ADDR"), (SampleType.READ, "READ"), (SampleType.CALLCHAIN, "CALLCHAIN"),
+    (SampleType.ID, "ID"), (SampleType.CPU, "CPU"), (SampleType.PERIOD, "PERIOD"),
+    (SampleType.STREAM_ID, "STREAM_ID"), (SampleType.RAW, "RAW"),
+    (SampleType.BRANCH_STACK, "BRANCH_STACK"), (SampleType.REGS_USER, "REGS_USER"),
+    (SampleType.STACK_USER, "STACK_USER"), (SampleType.WEIGHT, "WEIGHT"),
+    (SampleType.DATA_SRC, "DATA_SRC"), (SampleType.IDENTIFIER, "IDENTIFIER"),
+    (SampleType.TRANSACTION, "TRANSACTION"), (SampleType.REGS_INTR, "REGS_INTR"),
+    (SampleType.PHYS_ADDR, "PHYS_ADDR"), (SampleType.AUX, "AUX"), (SampleType.CGROUP, "CGROUP"),
+    (SampleType.DATA_PAGE_SIZE, "DATA_PAGE_SIZE"), (SampleType.CODE_PAGE_SIZE, "CODE_PAGE_SIZE"),
+    (SampleType.WEIGHT_STRUCT, "WEIGHT_STRUCT"),
+]
+
+
+def sample_type_names(sample_type: int) -> list[str]:
+    return [name for bit, name in _SAMPLE_TYPE_NAMES if sample_type & bit]
+
+
+def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
+    """Generate the hot-path decoder for one sample_type.
+
+    The decoder takes (buf, pos of the record header) and returns the sample
+    tuple.  Fixed-size runs of fields are read with one precompiled Struct.
+    """
+    st = evsel.sample_type
+    env: dict[str, Any] = {"evsel": evsel, "U32": U32, "U64": U64, "struct": struct,
+                           "StreamError": StreamError}
+    lines = ["def parse(buf, pos):", "    p = pos + 8"]
+    fmt: list[str] = []
+    names: list[str] = []
+    have = set()
+
+    def flush() -> None:
+        if not fmt:
+            return
+        s = struct.Struct("<" + "".join(fmt))
+        key = f"F{len(env)}"
+        env[key] = s
+        targets = ", ".join(names) + ("," if len(names) == 1 else "")
+        lines.append(f"    {targets} = {key}.unpack_from(buf, p)")
+        lines.append(f"    p += {s.size}")
+        fmt.clear()
+        names.clear()
+
+    def add(bit: int, f: str, *vars_: str) -> None:
+        if st & bit:
+            fmt.append(f)
+            names.extend(vars_)
+            have.update(vars_)
+
+    add(SampleType.IDENTIFIER, "Q", "_ident")
+    add(SampleType.IP, "Q", "ip")
+    add(SampleType.TID, "ii", "pid", "tid")
+    add(SampleType.TIME, "Q", "time")
+    add(SampleType.ADDR, "Q", "_addr")
+    add(SampleType.ID, "Q", "_id")
+    add(SampleType.STREAM_ID, "Q", "_sid")
+    add(SampleType.CPU, "II", "cpu", "_res")
+    add(SampleType.PERIOD, "Q", "period")
+    if st & SampleType.READ:
+        rsize = _read_format_size(evsel.read_format)
+        if rsize is not None:
+            fmt.append(f"{rsize}x")
+        else:
+            flush()
+            per = 8 * (1 + bool(evsel.read_format & ReadFormat.ID) + bool(evsel.read_format & ReadFormat.LOST))
+            head = 8 * (1 + bool(evsel.read_format & ReadFormat.TOTAL_TIME_ENABLED)
+                        + bool(evsel.read_format & ReadFormat.TOTAL_TIME_RUNNING))
+            lines.append(f"    p += {head} + U64.unpack_from(buf, p)[0] * {per}")
+    flush()
+    if st & SampleType.CALLCHAIN:
+        lines.append("    n = U64.unpack_from(buf, p)[0]")
+        lines.append("    cc = struct.unpack_from('<%dQ' % n, buf, p + 8)")
+        lines.append("    p += 8 + 8 * n")
+    else:
+        lines.append("    cc = ()")
+    if st & SampleType.RAW:
+        lines.append("    rs = U32.unpack_from(buf, p)[0]")
+        lines.append("    raw = buf[p + 4:p + 4 + rs]")
+    else:
+        lines.append("    raw = None")
+    ret = ["time" if "time" in have else "0", "cpu" if "cpu" in have else "-1",
+           "pid" if "pid" in have else "-1", "tid" if "tid" in have else "-1",
+           "ip" if "ip" in have else "0", "period" if "period" in have else "1",
+           "raw", "cc", "evsel", "buf", "pos"]
+    lines.append(f"    return ({', '.join(ret)})")
+    exec(compile("\n".join(lines), f"<sample parser {st:#x}>", "exec"), env)
+    return env["parse"]
+
+
+class Evsel:
+    """One event selector of a recording."""
+
+    __slots__ = ("index", "attr", "attr_bytes", "ids", "name", "type", "config",
+                 "sample_type", "read_format", "flags", "sample_id_all", "tp_format",
+                 "parse", "trailer_size", "trailer_time", "trailer_tid", "trailer_cpu",
+                 "__weakref__")
+
+    def __init__(self, index: int, attr_bytes: bytes, ids: list[int]) -> None:
+        self.index = index
+        self.attr_bytes = attr_bytes
+        self.attr = parse_attr(attr_bytes)
+        self.ids = list(ids)
+        self.type = self.attr["type"]
+        self.config = self.attr["config"]
+        self.sample_type = self.attr["sample_type"]
+        self.read_format = self.attr["read_format"]
+        self.flags = self.attr["flags"]
+        self.sample_id_all = bool(self.flags & AttrFlag.SAMPLE_ID_ALL)
+        self.name = ""
+        self.tp_format = None
+        self.parse = _build_parser(self)
+        self._trailer_layout()
+
+    @property
+    def is_tracepoint(self) -> bool:
+        return self.type == PERF_TYPE_TRACEPOINT
+
+    def _trailer_layout(self) -> None:
+        """Where TID/TIME/CPU sit in the sample_id_all trailer, counted back from the record end."""
+        st = self.sample_type
+        slots = []
+        for bit, tag in ((SampleType.TID, "tid"), (SampleType.TIME, "time"), (SampleType.ID, "id"),
+                         (SampleType.STREAM_ID, "sid"), (SampleType.CPU, "cpu"),
+                         (SampleType.IDENTIFIER, "ident")):
+            if st & bit:
+                slots.append(tag)
+        n = len(slots) if self.sample_id_all else 0
+        self.trailer_size = 8 * n
+        self.trailer_time = (n - slots.index("time")) * 8 if n and "time" in slots else 0
+        self.trailer_tid = (n - slots.index("tid")) * 8 if n and "tid" in slots else 0
+        self.trailer_cpu = (n - slots.index("cpu")) * 8 if n and "cpu" in slots else 0
+
+    def trailer_time_of(self, buf: bytes, end: int) -> int:
+        """Timestamp from a non-sample record's sample_id_all trailer (0 when absent)."""
+        if not self.trailer_time:
+            return 0
+        return U64.unpack_from(buf, end - self.trailer_time)[0]
+
+    def sample_fields(self, buf: bytes, pos: int) -> dict[str, Any]:
+        """Every field of a SAMPLE record, by perf's names (slow path, on demand)."""
+        st = self.sample_type
+        out: dict[str, Any] = {}
+        p = pos + 8
+
+        def take(fmt: str) -> tuple:
+            nonlocal p
+            v = struct.unpack_from("<" + fmt, buf, p)
+            p += struct.calcsize("<" + fmt)
+            return v
+
+        if st & SampleType.IDENTIFIER:
+            out["id"], = take("Q")
+        if st & SampleType.IP:
+            out["ip"], = take("Q")
+        if st & SampleType.TID:
+            out["pid"], out["tid"] = take("ii")
+        if st & SampleType.TIME:
+            out["time"], = take("Q")
+        if st & SampleType.ADDR:
+            out["addr"], = take("Q")
+        if st & SampleType.ID:
+            out["id"], = take("Q")
+        if st & SampleType.STREAM_ID:
+            out["stream_id"], = take("Q")
+        if st & SampleType.CPU:
+            out["cpu"], _ = take("II")
+        if st & SampleType.PERIOD:
+            out["period"], = take("Q")
+        if st & SampleType.READ:
+            rf = self.read_format
+            values = []
+            if rf & ReadFormat.GROUP:
+                nr, = take("Q")
+                if rf & ReadFormat.TOTAL_TIME_ENABLED:
+                    out["time_enabled"], = take("Q")
+                if rf & ReadFormat.TOTAL_TIME_RUNNING:
+                    out["time_running"], = take("Q")
+                for _ in range(nr):
+                    value, = take("Q")
+                    vid = take("Q")[0] if rf & ReadFormat.ID else 0
+                    lost = take("Q")[0] if rf & ReadFormat.LOST else None
+                    values.append((vid, value, lost))
+            else:
+                value, = take("Q")
+                if rf & ReadFormat.TOTAL_TIME_ENABLED:
+                    out["time_enabled"], = take("Q")
+                if rf & ReadFormat.TOTAL_TIME_RUNNING:
+                    out["time_running"], = take("Q")
+                vid = take("Q")[0] if rf & ReadFormat.ID else 0
+                lost = take("Q")[0] if rf & ReadFormat.LOST else None
+                values.append((vid, value, lost))
+            out["values"] = values
+        if st & SampleType.CALLCHAIN:
+            n, = take("Q")
+            out["callchain"] = take(f"{n}Q")
+        if st & SampleType.RAW:
+            rs, = take("I")
+            out["raw"] = bytes(buf[p:p + rs])
+            p += rs
+        if st & SampleType.BRANCH_STACK:
+            n, = take("Q")
+            entries = take(f"{3 * n}Q") if n else ()
+            out["brstack"] = [entries[i:i + 3] for i in range(0, len(entries), 3)]
+        if st & SampleType.REGS_USER:
+            abi, = take("Q")
+            n = bin(self.attr["sample_regs_user"]).count("1") if abi else 0
+            out["user_regs"] = (abi, take(f"{n}Q"))
+        if st & SampleType.STACK_USER:
+            size, = take("Q")
+            p += size
+            if size:
+                take("Q")
+        if st & (SampleType.WEIGHT | SampleType.WEIGHT_STRUCT):
+            out["weight"], = take("Q")
+        if st & SampleType.DATA_SRC:
+            out["data_src"], = take("Q")
+        if st & SampleType.TRANSACTION:
+            out["transaction"], = take("Q")
+        if st & SampleType.REGS_INTR:
+            abi, = take("Q")
+            n = bin(self.attr["sample_regs_intr"]).count("1") if abi else 0
+            out["intr_regs"] = (abi, take(f"{n}Q"))
+        if st & SampleType.PHYS_ADDR:
+            out["phys_addr"], = take("Q")
+        if st & SampleType.CGROUP:
+            out["cgroup"], = take("Q")
+        if st & SampleType.DATA_PAGE_SIZE:
+            out["data_page_size"], = take("Q")
+        if st & SampleType.CODE_PAGE_SIZE:
+            out["code_page_size"], = take("Q")
+        return out

@@ -1,0 +1,227 @@
+"""perf's on-disk and on-pipe binary layouts, declared once as data.
+
+Everything here is little-endian x86_64 as perf 6.1 writes it.  The reader, the
+collector's writer and the header printer all take their numbers from this
+module, so a layout is never spelled twice.
+"""
+
+from __future__ import annotations
+
+import struct
+
+__all__ = [
+    "PERF_MAGIC", "PIPE_HEADER", "FILE_HEADER", "EVENT_HEADER", "ATTR", "ATTR_SIZE_VER7",
+    "RecordType", "SampleType", "ReadFormat", "AttrFlag", "Feature", "HEADER_LAST_FEATURE",
+    "RECORD_NAMES", "U32", "U64", "U16", "STR64_LEN",
+]
+
+PERF_MAGIC = b"PERFILE2"
+
+U16 = struct.Struct("<H")
+U32 = struct.Struct("<I")
+U64 = struct.Struct("<Q")
+STR64_LEN = U32
+
+#: pipe header: magic, size (== 16)
+PIPE_HEADER = struct.Struct("<8sQ")
+#: file header: magic, size, attr_size, attrs{off,size}, data{off,size},
+#: event_types{off,size}, features bitmap (4 x u64)
+FILE_HEADER = struct.Struct("<8sQQQQQQQQ4Q")
+#: perf_event_header: type, misc, size
+EVENT_HEADER = struct.Struct("<IHH")
+
+#: perf_event_attr (VER7, 128 bytes):
+#: type, size, config, sample_period, sample_type, read_format, flags,
+#: wakeup, bp_type, config1, config2, branch_sample_type, sample_regs_user,
+#: sample_stack_user, clockid, sample_regs_intr, aux_watermark,
+#: sample_max_stack, reserved, aux_sample_size, reserved, sig_data
+ATTR = struct.Struct("<IIQQQQQIIQQQQIiQIHHIIQ")
+ATTR_SIZE_VER7 = 128
+assert ATTR.size == ATTR_SIZE_VER7
+
+
+class RecordType:
+    """perf_event_header.type values (kernel 1-21, perf tool 64-82)."""
+
+    MMAP = 1
+    LOST = 2
+    COMM = 3
+    EXIT = 4
+    THROTTLE = 5
+    UNTHROTTLE = 6
+    FORK = 7
+    READ = 8
+    SAMPLE = 9
+    MMAP2 = 10
+    AUX = 11
+    ITRACE_START = 12
+    LOST_SAMPLES = 13
+    SWITCH = 14
+    SWITCH_CPU_WIDE = 15
+    NAMESPACES = 16
+    KSYMBOL = 17
+    BPF_EVENT = 18
+    CGROUP = 19
+    TEXT_POKE = 20
+    AUX_OUTPUT_HW_ID = 21
+
+    HEADER_ATTR = 64
+    HEADER_EVENT_TYPE = 65
+    HEADER_TRACING_DATA = 66
+    HEADER_BUILD_ID = 67
+    FINISHED_ROUND = 68
+    ID_INDEX = 69
+    AUXTRACE_INFO = 70
+    AUXTRACE = 71
+    AUXTRACE_ERROR = 72
+    THREAD_MAP = 73
+    CPU_MAP = 74
+    STAT_CONFIG = 75
+    STAT = 76
+    STAT_ROUND = 77
+    EVENT_UPDATE = 78
+    TIME_CONV = 79
+    HEADER_FEATURE = 80
+    COMPRESSED = 81
+    FINISHED_INIT = 82
+
+
+RECORD_NAMES = {
+    value: name for name, value in vars(RecordType).items() if not name.startswith("_")
+}
+
+#: record types a reader must recognise; anything else is "unknown"
+KNOWN_RECORD_TYPES = frozenset(t for t in RECORD_NAMES if 1 <= t <= 21 or 64 <= t <= 83)
+
+
+class SampleType:
+    """perf_event_attr.sample_type bits."""
+
+    IP = 1 << 0
+    TID = 1 << 1
+    TIME = 1 << 2
+    ADDR = 1 << 3
+    READ = 1 << 4
+    CALLCHAIN = 1 << 5
+    ID = 1 << 6
+    CPU = 1 << 7
+    PERIOD = 1 << 8
+    STREAM_ID = 1 << 9
+    RAW = 1 << 10
+    BRANCH_STACK = 1 << 11
+    REGS_USER = 1 << 12
+    STACK_USER = 1 << 13
+    WEIGHT = 1 << 14
+    DATA_SRC = 1 << 15
+    IDENTIFIER = 1 << 16
+    TRANSACTION = 1 << 17
+    REGS_INTR = 1 << 18
+    PHYS_ADDR = 1 << 19
+    AUX = 1 << 20
+    CGROUP = 1 << 21
+    DATA_PAGE_SIZE = 1 << 22
+    CODE_PAGE_SIZE = 1 << 23
+    WEIGHT_STRUCT = 1 << 24
+
+
+class ReadFormat:
+    TOTAL_TIME_ENABLED = 1
+    TOTAL_TIME_RUNNING = 2
+    ID = 4
+    GROUP = 8
+    LOST = 16
+
+
+class AttrFlag:
+    """Bit numbers in perf_event_attr's flags word (offset 40)."""
+
+    DISABLED = 1 << 0
+    INHERIT = 1 << 1
+    PINNED = 1 << 2
+    EXCLUSIVE = 1 << 3
+    EXCLUDE_USER = 1 << 4
+    EXCLUDE_KERNEL = 1 << 5
+    EXCLUDE_HV = 1 << 6
+    EXCLUDE_IDLE = 1 << 7
+    MMAP = 1 << 8
+    COMM = 1 << 9
+    FREQ = 1 << 10
+    INHERIT_STAT = 1 << 11
+    ENABLE_ON_EXEC = 1 << 12
+    TASK = 1 << 13
+    WATERMARK = 1 << 14
+    PRECISE_IP_SHIFT = 15
+    MMAP_DATA = 1 << 17
+    SAMPLE_ID_ALL = 1 << 18
+    EXCLUDE_HOST = 1 << 19
+    EXCLUDE_GUEST = 1 << 20
+    EXCLUDE_CALLCHAIN_KERNEL = 1 << 21
+    EXCLUDE_CALLCHAIN_USER = 1 << 22
+    MMAP2 = 1 << 23
+    COMM_EXEC = 1 << 24
+    USE_CLOCKID = 1 << 25
+    CONTEXT_SWITCH = 1 << 26
+    WRITE_BACKWARD = 1 << 27
+    NAMESPACES = 1 << 28
+    KSYMBOL = 1 << 29
+    BPF_EVENT = 1 << 30
+    AUX_OUTPUT = 1 << 31
+    CGROUP = 1 << 32
+    TEXT_POKE = 1 << 33
+    BUILD_ID = 1 << 34
+    INHERIT_THREAD = 1 << 35
+    REMOVE_ON_EXEC = 1 << 36
+    SIGTRAP = 1 << 37
+
+
+class Feature:
+    """HEADER_FEATURE ids / file-mode feature section bits."""
+
+    TRACING_DATA = 1
+    BUILD_ID = 2
+    HOSTNAME = 3
+    OSRELEASE = 4
+    VERSION = 5
+    ARCH = 6
+    NRCPUS = 7
+    CPUDESC = 8
+    CPUID = 9
+    TOTAL_MEM = 10
+    CMDLINE = 11
+    EVENT_DESC = 12
+    CPU_TOPOLOGY = 13
+    NUMA_TOPOLOGY = 14
+    BRANCH_STACK = 15
+    PMU_MAPPINGS = 16
+    GROUP_DESC = 17
+    AUXTRACE = 18
+    STAT = 19
+    CACHE = 20
+    SAMPLE_TIME = 21
+    MEM_TOPOLOGY = 22
+    CLOCKID = 23
+    DIR_FORMAT = 24
+    BPF_PROG_INFO = 25
+    BPF_BTF = 26
+    COMPRESSED = 27
+    CPU_PMU_CAPS = 28
+    CLOCK_DATA = 29
+    HYBRID_TOPOLOGY = 30
+    PMU_CAPS = 31
+
+
+HEADER_LAST_FEATURE = 32
+
+#: attr.type values
+PERF_TYPE_HARDWARE = 0
+PERF_TYPE_SOFTWARE = 1
+PERF_TYPE_TRACEPOINT = 2
+PERF_TYPE_HW_CACHE = 3
+PERF_TYPE_RAW = 4
+PERF_TYPE_BREAKPOINT = 5
+
+#: misc bits
+MISC_CPUMODE_MASK = 7
+MISC_COMM_EXEC = 1 << 13
+MISC_SWITCH_OUT = 1 << 13
+MISC_SWITCH_OUT_PREEMPT = 1 << 14

@@ -1,0 +1,83 @@
+"""perf script's default output: one line per sample, laid out as perf 6.1 lays
+it out (comm, tid, [cpu], secs.usecs, event name, rendered print_fmt)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, TextIO
+
+from scripthost.engine.attrs import Evsel
+from scripthost.engine.layouts import SampleType
+from scripthost.engine.session import Consumer, Session
+
+__all__ = ["DefaultPrinter"]
+
+
+class DefaultPrinter(Consumer):
+    """Prints every sample like `perf script` with no options."""
+
+    def __init__(self, out: TextIO, *, nanoseconds: bool = False) -> None:
+        self.out = out
+        self.ns = nanoseconds
+        self.session: Optional[Session] = None
+        self._formats: dict[int, Any] = {}
+
+    def begin(self, session: Session) -> None:
+        self.session = session
+
+    def _width(self) -> int:
+        s = self.session
+        assert s is not None
+        return max((len(s.evsel_name(e)) for e in s.evsels), default=0)
+
+    def _renderer(self, ev: Evsel) -> Callable[[bytes], str]:
+        from scripthost.engine.printfmt import PrintFormat
+        fmt = ev.tp_format
+        if fmt is None:
+            return lambda raw: ""
+        pf = self._formats.get(fmt.id)
+        if pf is None:
+            pf = self._formats[fmt.id] = PrintFormat(fmt, self.session.ksyms)
+        return pf.render
+
+    def handler(self, ev: Evsel) -> Optional[Callable[[tuple], Any]]:
+        s = self.session
+        assert s is not None
+        name = s.evsel_name(ev).rjust(self._width())
+        comms = s.comms
+        write = self.out.write
+        st = ev.sample_type
+        cpu_col = bool(st & SampleType.CPU)
+        time_col = bool(st & SampleType.TIME)
+        if not ev.is_tracepoint:
+            return None  # sampled (non-tracepoint) events: see the samples issue
+        render = self._renderer(ev)
+        ns = self.ns
+        if cpu_col and time_col and not ns:
+            def h(smp: tuple) -> None:
+                tid = smp[3]
+                t = smp[0]
+                c = comms.get(tid)
+                write("%16s %5d [%03d] %12s: %s: %s\n" % (
+                    c if c is not None else ":%d" % tid, tid, smp[1],
+                    "%d.%06d" % (t // 1000000000, t % 1000000000 // 1000), name, render(smp[6])))
+            return h
+
+        def h_general(smp: tuple) -> None:
+            tid = smp[3]
+            c = comms.get(tid)
+            parts = ["%16s %5d " % (c if c is not None else ":%d" % tid, tid)]
+            if cpu_col:
+                parts.append("[%03d] " % smp[1])
+            if time_col:
+                t = smp[0]
+                if ns:
+                    ts = "%d.%09d" % (t // 1000000000, t % 1000000000)
+                else:
+                    ts = "%d.%06d" % (t // 1000000000, t % 1000000000 // 1000)
+                parts.append("%12s: " % ts)
+            parts.append("%s: %s\n" % (name, render(smp[6])))
+            write("".join(parts))
+        return h_general
+
+    def end(self, session: Session) -> None:
+        self.out.flush()

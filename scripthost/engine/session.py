@@ -1,0 +1,493 @@
+"""The session: frames records, keeps thread state, orders events by time with
+perf's FINISHED_ROUND rule, counts lost events, and hands each event to a
+`Consumer` (the default printer or a script runtime).
+
+Ordering follows perf 6.1's ordered-events queue: records of the kernel with a
+timestamp are queued; user records (type >= 64) and records with time 0 are
+handled on arrival.  At each FINISHED_ROUND the queue is sorted (stable, so
+equal times keep arrival order) and everything up to the largest timestamp seen
+by the end of the previous round is delivered.  Memory stays bounded by two
+rounds of events.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from bisect import bisect_right
+from operator import itemgetter
+from typing import Any, Callable, Optional
+
+from scripthost.engine.attrs import Evsel, S_TIME
+from scripthost.engine.layouts import (
+    EVENT_HEADER, Feature, HEADER_LAST_FEATURE, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
+)
+from scripthost.engine.reader import Recording, open_recording
+from scripthost.engine.source import Input
+from scripthost.errors import StreamError
+
+__all__ = ["Consumer", "Session", "SessionStats"]
+
+_time_key = itemgetter(0)
+_COMM_BODY = 8  # u32 pid, tid
+
+
+class Consumer:
+    """What a session drives.  Every method has a do-nothing default."""
+
+    #: seconds of stream time between `tick` calls; 0 turns the hook off
+    interval_ns: int = 0
+
+    def begin(self, session: "Session") -> None:
+        """Before the first record is read (perf runs trace_begin here)."""
+
+    def handler(self, evsel: Evsel) -> Optional[Callable[[tuple], Any]]:
+        """Asked once per evsel at its first sample: a callable taking the sample tuple, or None."""
+        return None
+
+    def lost(self, kind: str, count: int) -> None:
+        """A LOST ("events") or LOST_SAMPLES ("samples") record was delivered."""
+
+    def tick(self, now_ns: int) -> None:
+        """The periodic hook, every `interval_ns` of stream time."""
+
+    def record(self, rtype: int, misc: int, body: bytes, time: int) -> None:
+        """A non-sample kernel record was delivered in time order (after the session's own bookkeeping)."""
+
+    def end(self, session: "Session") -> None:
+        """After the last event and the end-of-run warnings (perf runs trace_end here)."""
+
+
+class SessionStats:
+    __slots__ = ("records", "samples", "lost_chunks", "lost_events", "lost_samples",
+                 "out_of_order", "unknown_ids", "unknown_records")
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.samples = 0
+        self.lost_chunks = 0
+        self.lost_events = 0
+        self.lost_samples = 0
+        self.out_of_order = 0
+        self.unknown_ids = 0
+        self.unknown_records = 0
+
+
+class _Handlers(dict):
+    """evsel -> handler, asking the consumer once per evsel."""
+
+    def __init__(self, consumer: Consumer) -> None:
+        super().__init__()
+        self._consumer = consumer
+
+    def __missing__(self, evsel: Evsel) -> Any:
+        h = self._consumer.handler(evsel)
+        self[evsel] = h
+        return h
+
+
+_SW_NAMES = ["cpu-clock", "task-clock", "page-faults", "context-switches", "cpu-migrations",
+             "minor-faults", "major-faults", "alignment-faults", "emulation-faults", "dummy",
+             "bpf-output", "cgroup-switches"]
+_HW_NAMES = ["cycles", "instructions", "cache-references", "cache-misses",
+             "branch-instructions", "branch-misses", "bus-cycles", "stalled-cycles-frontend",
+             "stalled-cycles-backend", "ref-cycles"]
+
+
+class Session:
+    """One pass over a recording."""
+
+    def __init__(self, inp: Input | Recording, *, ksyms: Any = None) -> None:
+        self.rec = inp if isinstance(inp, Recording) else open_recording(inp)
+        self.pipe = self.rec.pipe
+        self.evsels: list[Evsel] = []
+        self.id2evsel: dict[int, Evsel] = {}
+        self.features: dict[int, bytes] = dict(self.rec.features)
+        self.tracing = None
+        self.ksyms = ksyms
+        self.comms: dict[int, str] = {0: "swapper"}
+        self.stats = SessionStats()
+        self.stopped = False
+        self._id_pos: Optional[int] = None
+        self._names_by_id: dict[int, str] = {}
+        for attr, ids in self.rec.attrs:
+            self._add_evsel(attr, ids)
+        if Feature.EVENT_DESC in self.features:
+            self._apply_event_desc(self.features[Feature.EVENT_DESC])
+        if Feature.TRACING_DATA in self.features:
+            self._set_tracing(self.features[Feature.TRACING_DATA], None, self.rec.data_offset)
+
+    # -- header state ---------------------------------------------------------------
+
+    def _add_evsel(self, attr: bytes, ids: list[int]) -> Evsel:
+        ev = Evsel(len(self.evsels), bytes(attr), ids)
+        self.evsels.append(ev)
+        for i in ids:
+            self.id2evsel[i] = ev
+        self._id_pos = None
+        if ids and ids[0] in self._names_by_id:
+            ev.name = self._names_by_id[ids[0]]
+        if self.tracing is not None and ev.is_tracepoint:
+            ev.tp_format = self.tracing.formats.get(ev.config)
+        return ev
+
+    def _apply_event_desc(self, payload: bytes) -> None:
+        try:
+            from scripthost.engine.features import decode_feature
+        except ImportError:  # pragma: no cover - features module not built yet
+            return
+        for i, desc in enumerate(decode_feature(Feature.EVENT_DESC, payload)):
+            for eid in desc.ids:
+                self._names_by_id[eid] = desc.name
+            for ev in self.evsels:
+                if set(ev.ids) & set(desc.ids) or (not desc.ids and ev.index == i):
+                    ev.name = desc.name
+
+    def _set_tracing(self, blob: bytes, declared: Optional[int], offset: int) -> None:
+        from scripthost.engine.tracedata import parse_tracing_data
+        self.tracing = parse_tracing_data(blob, declared, offset)
+        for ev in self.evsels:
+            if ev.is_tracepoint:
+                ev.tp_format = self.tracing.formats.get(ev.config)
+
+    def evsel_name(self, ev: Evsel) -> str:
+        """perf's name for an evsel: EVENT_DESC/EVENT_UPDATE, else sys:event, else a generic name."""
+        if ev.name:
+            return ev.name
+        if ev.is_tracepoint:
+            return ev.tp_format.full_name if ev.tp_format is not None else "unknown tracepoint"
+        if ev.type == 1 and ev.config < len(_SW_NAMES):
+            return _SW_NAMES[ev.config]
+        if ev.type == 0 and ev.config < len(_HW_NAMES):
+            return _HW_NAMES[ev.config]
+        return f"raw {ev.type}:{ev.config:#x}"
+
+    def comm(self, tid: int) -> str:
+        c = self.comms.get(tid)
+        return c if c is not None else f":{tid}"
+
+    @property
+    def arch(self) -> str:
+        raw = self.features.get(Feature.ARCH)
+        if raw and len(raw) > 4:
+            return raw[4:].split(b"\0", 1)[0].decode("ascii", "replace")
+        import platform
+        return platform.machine()
+
+    def _locate_id(self) -> int:
+        """Byte offset (from the record start) of the id that picks a sample's evsel, or -1."""
+        if self._id_pos is None:
+            from scripthost.engine.layouts import SampleType as ST
+            if not self.evsels:
+                self._id_pos = -1
+            else:
+                st = self.evsels[0].sample_type
+                if st & ST.IDENTIFIER:
+                    self._id_pos = 8
+                elif st & ST.ID and len(self.evsels) > 1:
+                    pos = 8
+                    for bit in (ST.IP, ST.TID, ST.TIME, ST.ADDR):
+                        if st & bit:
+                            pos += 8
+                    self._id_pos = pos
+                else:
+                    self._id_pos = -1
+        return self._id_pos
+
+    # -- the main loop ---------------------------------------------------------------
+
+    def run(self, consumer: Consumer) -> None:
+        """Read the whole input, delivering events to ``consumer``.
+
+        A stream fault still delivers every event decoded before it and runs
+        ``consumer.end`` before the StreamError propagates.
+        """
+        consumer.begin(self)
+        handlers = _Handlers(consumer)
+        self._handlers = handlers
+        self._consumer = consumer
+        self._pending: list[tuple] = []
+        self._next_flush = 0
+        self._last_delivered = 0
+        self._next_tick = 0
+        error: Optional[BaseException] = None
+        try:
+            self._read_loop()
+        except StreamError as e:
+            error = e
+        except KeyboardInterrupt:
+            self._pending = []
+            self.stopped = True
+        if not self.stopped:
+            self._flush(None)
+        self.print_warnings(sys.stderr)
+        consumer.end(self)
+        if error is not None:
+            raise error
+
+    def stop(self) -> None:
+        """Ask the read loop to end (drops what is still queued, like perf on SIGINT)."""
+        self.stopped = True
+
+    def _read_loop(self) -> None:
+        src = self.rec.source
+        data_end = self.rec.data_end
+        stats = self.stats
+        append = self._pending.append
+        unpack_hdr = EVENT_HEADER.unpack_from
+        id2evsel = self.id2evsel
+        u64 = U64.unpack_from
+        nrec = 0
+        nsamp = 0
+        try:
+            while not self.stopped:
+                buf = src.buf
+                pos = src.pos
+                end = len(buf)
+                if data_end is not None:
+                    end = min(end, data_end - src.offset)
+                id_pos = self._locate_id()
+                only = self.evsels[0] if len(self.evsels) == 1 else None
+                moved = False
+                while pos + 8 <= end:
+                    rtype, misc, size = unpack_hdr(buf, pos)
+                    nxt = pos + size
+                    if size < 8:
+                        raise StreamError(f"corrupt record: type {rtype} claims size {size}", src.offset + pos)
+                    if nxt > end:
+                        break
+                    nrec += 1
+                    if rtype == 9:
+                        if id_pos >= 0:
+                            ev = id2evsel.get(u64(buf, pos + id_pos)[0])
+                            if ev is None:
+                                stats.unknown_ids += 1
+                                pos = nxt
+                                continue
+                        else:
+                            ev = only
+                            if ev is None:
+                                raise StreamError("corrupt stream: sample before any event attribute",
+                                                  src.offset + pos)
+                        nsamp += 1
+                        try:
+                            append(ev.parse(buf, pos))
+                        except struct.error:
+                            raise StreamError(f"corrupt sample: its fields run past the {size}-byte record",
+                                              src.offset + pos) from None
+                        pos = nxt
+                        continue
+                    src.pos = nxt
+                    self._other(rtype, misc, buf, pos, size)
+                    if src.buf is not buf or src.pos != nxt or self.stopped:
+                        moved = True  # the record consumed bytes outside itself
+                        break
+                    pos = nxt
+                    id_pos = self._locate_id()
+                    only = self.evsels[0] if len(self.evsels) == 1 else None
+                if moved:
+                    continue
+                src.pos = pos
+                at = src.offset + pos
+                if data_end is not None and at >= data_end:
+                    return
+                left = len(buf) - pos
+                need = unpack_hdr(buf, pos)[2] if left >= 8 else 8
+                if data_end is not None and at + need > data_end:
+                    raise StreamError(f"corrupt record: {need} bytes run past the data section end", at)
+                if not src.fill(need):
+                    if src.pos >= len(src.buf):
+                        return
+                    raise StreamError(f"truncated input: a {need}-byte record cut short "
+                                      f"after {len(src.buf) - src.pos} bytes", at)
+        finally:
+            stats.records += nrec
+            stats.samples += nsamp
+
+    def _other(self, rtype: int, misc: int, buf: bytes, pos: int, size: int) -> None:
+        """Every record but SAMPLE."""
+        if rtype >= 64:
+            self._user_record(rtype, misc, buf, pos, size)
+            return
+        if rtype not in KNOWN_RECORD_TYPES:
+            self.stats.unknown_records += 1
+            return
+        ev = self._trailer_evsel(buf, pos + size)
+        t = ev.trailer_time_of(buf, pos + size) if ev is not None else 0
+        item = (t, rtype, misc, buf[pos + 8:pos + size])
+        if t == 0 or t == 0xFFFFFFFFFFFFFFFF:
+            self._deliver_other(item)
+        else:
+            self._pending.append(item)
+
+    def _trailer_evsel(self, buf: bytes, end: int) -> Optional[Evsel]:
+        if not self.evsels:
+            return None
+        first = self.evsels[0]
+        if not first.sample_id_all:
+            return None
+        from scripthost.engine.layouts import SampleType as ST
+        if first.sample_type & ST.IDENTIFIER:
+            return self.id2evsel.get(U64.unpack_from(buf, end - 8)[0], first)
+        return first
+
+    def _user_record(self, rtype: int, misc: int, buf: bytes, pos: int, size: int) -> None:
+        src = self.rec.source
+        off = src.offset + pos
+        if rtype == R.FINISHED_ROUND:
+            self._round()
+        elif rtype == R.HEADER_ATTR:
+            if size < 8 + 64:
+                raise StreamError(f"corrupt HEADER_ATTR record of size {size}", off)
+            asize = U32.unpack_from(buf, pos + 12)[0]
+            if asize < 64 or 8 + asize > size:
+                raise StreamError(f"corrupt HEADER_ATTR: attr size {asize} in a {size}-byte record", off)
+            ids = [U64.unpack_from(buf, p)[0] for p in range(pos + 8 + asize, pos + size - 7, 8)]
+            self._add_evsel(buf[pos + 8:pos + 8 + asize], ids)
+        elif rtype == R.HEADER_TRACING_DATA:
+            if size < 12:
+                raise StreamError("corrupt HEADER_TRACING_DATA record", off)
+            declared = U32.unpack_from(buf, pos + 8)[0]
+            blob = src.read_exact(declared)
+            if blob is None:
+                raise StreamError("truncated input: tracing data cut short", src.tell())
+            self._set_tracing(blob, declared, off + size)
+        elif rtype == R.HEADER_FEATURE:
+            if size < 16:
+                raise StreamError("corrupt HEADER_FEATURE record", off)
+            fid = U64.unpack_from(buf, pos + 8)[0]
+            if fid < HEADER_LAST_FEATURE:
+                payload = buf[pos + 16:pos + size]
+                self.features[fid] = payload
+                if fid == Feature.EVENT_DESC:
+                    self._apply_event_desc(payload)
+        elif rtype == R.EVENT_UPDATE:
+            if size >= 24 and U64.unpack_from(buf, pos + 8)[0] == 2:
+                eid = U64.unpack_from(buf, pos + 16)[0]
+                name = buf[pos + 24:pos + size].split(b"\0", 1)[0].decode("utf-8", "replace")
+                self._names_by_id[eid] = name
+                ev = self.id2evsel.get(eid)
+                if ev is not None:
+                    ev.name = name
+        elif rtype == R.AUXTRACE:
+            if size >= 16:
+                skip = U64.unpack_from(buf, pos + 8)[0]
+                if src.read_exact(skip) is None:
+                    raise StreamError("truncated input: AUXTRACE data cut short", src.tell())
+        elif rtype == R.COMPRESSED:
+            raise StreamError("compressed (perf record -z) data is not supported; record without -z", off)
+        elif rtype not in KNOWN_RECORD_TYPES:
+            self.stats.unknown_records += 1
+
+    # -- delivery --------------------------------------------------------------------
+
+    def _round(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        pending.sort(key=_time_key)
+        limit = self._next_flush
+        top = pending[-1][0]
+        if limit:
+            k = bisect_right(pending, limit, key=_time_key)
+            if k:
+                if pending[0][0] < self._last_delivered:
+                    self.stats.out_of_order += bisect_right(pending, self._last_delivered - 1, key=_time_key)
+                batch = pending[:k]
+                del pending[:k]
+                self._deliver(batch)
+        if top > self._next_flush:
+            self._next_flush = top
+
+    def _flush(self, _limit: Optional[int]) -> None:
+        pending = self._pending
+        if pending:
+            pending.sort(key=_time_key)
+            if pending[0][0] < self._last_delivered:
+                self.stats.out_of_order += bisect_right(pending, self._last_delivered - 1, key=_time_key)
+            batch = pending[:]
+            pending.clear()
+            self._deliver(batch)
+
+    def _deliver(self, batch: list[tuple]) -> None:
+        consumer = self._consumer
+        interval = consumer.interval_ns
+        if interval:
+            self._deliver_ticked(batch, interval)
+            return
+        handlers = self._handlers
+        other = self._deliver_other
+        for item in batch:
+            if len(item) == 4:
+                other(item)
+            else:
+                h = handlers[item[8]]
+                if h is not None:
+                    h(item)
+        self._last_delivered = batch[-1][0]
+
+    def _deliver_ticked(self, batch: list[tuple], interval: int) -> None:
+        """Delivery with the periodic hook: split the batch at each tick boundary."""
+        start = 0
+        if not self._next_tick:
+            self._next_tick = batch[0][0] + interval
+        while start < len(batch):
+            cut = bisect_right(batch, self._next_tick - 1, lo=start, key=_time_key)
+            handlers = self._handlers
+            for item in batch[start:cut]:
+                if len(item) == 4:
+                    self._deliver_other(item)
+                else:
+                    h = handlers[item[8]]
+                    if h is not None:
+                        h(item)
+            start = cut
+            if start < len(batch):
+                self._consumer.tick(self._next_tick)
+                self._next_tick += interval
+        self._last_delivered = batch[-1][0]
+
+    def _deliver_other(self, item: tuple) -> None:
+        t, rtype, misc, body = item
+        if rtype == R.COMM:
+            if len(body) >= _COMM_BODY:
+                tid = U32.unpack_from(body, 4)[0]
+                self.comms[tid] = body[8:].split(b"\0", 1)[0].decode("utf-8", "replace")
+        elif rtype == R.FORK:
+            if len(body) >= 16:
+                tid = U32.unpack_from(body, 8)[0]
+                ptid = U32.unpack_from(body, 12)[0]
+                parent = self.comms.get(ptid)
+                if parent is not None:
+                    self.comms[tid] = parent
+                else:
+                    self.comms.pop(tid, None)
+        elif rtype == R.LOST:
+            if len(body) >= 16:
+                n = U64.unpack_from(body, 8)[0]
+                self.stats.lost_chunks += 1
+                self.stats.lost_events += n
+                self._consumer.lost("events", n)
+        elif rtype == R.LOST_SAMPLES:
+            if len(body) >= 8:
+                n = U64.unpack_from(body, 0)[0]
+                self.stats.lost_samples += n
+                self._consumer.lost("samples", n)
+        self._consumer.record(rtype, misc, body, t)
+
+    # -- end of run ------------------------------------------------------------------
+
+    def print_warnings(self, out: Any) -> None:
+        """perf's end-of-run warnings, in perf's words."""
+        s = self.stats
+        if s.lost_chunks:
+            out.write(f"Warning:\nProcessed {s.records} events and lost {s.lost_chunks} chunks!\n\n"
+                      "Check IO/CPU overload!\n\n")
+        if s.lost_samples:
+            total = s.samples + s.lost_samples
+            if s.lost_samples * 100 > total * 5:
+                out.write(f"Warning:\nProcessed {total} samples and lost "
+                          f"{s.lost_samples * 100.0 / total:3.2f}%!\n\n")
+        if s.out_of_order:
+            out.write(f"Warning:\n{s.out_of_order} out of order events recorded.\n\n")
+        out.flush()

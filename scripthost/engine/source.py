@@ -1,0 +1,143 @@
+"""Byte sources for the reader: a path, ``-`` for stdin, a file object, or an
+iterable of byte strings, all read in large chunks.
+
+`ChunkSource` keeps one immutable ``bytes`` buffer and a position in it; the
+session parses records straight out of that buffer and asks for more only when
+a record straddles the end.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import BinaryIO, Iterable, Iterator, Union
+
+from scripthost.errors import ScripthostError, StreamError
+
+__all__ = ["Input", "ChunkSource", "open_input"]
+
+CHUNK = 1 << 20
+
+Input = Union[str, "os.PathLike[str]", BinaryIO, bytes, bytearray, Iterable[bytes]]
+
+
+class _IterReader:
+    """Adapts an iterator of byte strings to ``read(n)``."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+
+    def read(self, n: int = -1) -> bytes:
+        for chunk in self._chunks:
+            if chunk:
+                return bytes(chunk)
+        return b""
+
+    def close(self) -> None:
+        pass
+
+
+def open_input(inp: Input) -> tuple[object, str, bool]:
+    """Open ``inp``; return (reader with ``read(n)``, display name, seekable)."""
+    if isinstance(inp, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(inp)), "<bytes>", True
+    if isinstance(inp, (str, os.PathLike)):
+        path = os.fspath(inp)
+        if path == "-":
+            raw = sys.stdin.buffer.raw if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
+            return raw, "<stdin>", False
+        try:
+            f = open(path, "rb", buffering=0)
+        except FileNotFoundError:
+            raise ScripthostError(
+                f"cannot open {path}: no such file (record one with `scripthost record` "
+                "or `perf record`)") from None
+        except PermissionError:
+            raise ScripthostError(f"cannot open {path}: permission denied (run as its owner or root)") from None
+        except IsADirectoryError:
+            raise ScripthostError(f"cannot open {path}: it is a directory, give a perf.data file") from None
+        try:
+            seekable = os.path.isfile(path) and f.seekable()
+        except OSError:
+            seekable = False
+        return f, path, seekable
+    if hasattr(inp, "read"):
+        try:
+            seekable = bool(inp.seekable())  # type: ignore[union-attr]
+        except (AttributeError, OSError, ValueError):
+            seekable = False
+        return inp, getattr(inp, "name", "<stream>"), seekable
+    return _IterReader(iter(inp)), "<iterator>", False
+
+
+class ChunkSource:
+    """An input read in big chunks, exposing ``buf`` / ``pos`` / ``offset``.
+
+    ``offset`` is the absolute stream offset of ``buf[0]``.
+    """
+
+    __slots__ = ("_f", "name", "buf", "pos", "offset", "eof")
+
+    def __init__(self, reader: object, name: str) -> None:
+        self._f = reader
+        self.name = name
+        self.buf = b""
+        self.pos = 0
+        self.offset = 0
+        self.eof = False
+
+    def _read(self, n: int) -> bytes:
+        try:
+            data = self._f.read(n)  # type: ignore[attr-defined]
+        except KeyboardInterrupt:
+            raise
+        except OSError as e:
+            raise StreamError(f"read error on {self.name}: {e.strerror or e}", self.offset + len(self.buf))
+        return data or b""
+
+    def fill(self, need: int = 1) -> bool:
+        """Make at least ``need`` unread bytes available; False at end of input."""
+        avail = len(self.buf) - self.pos
+        if avail >= need:
+            return True
+        if self.eof:
+            return False
+        parts = [self.buf[self.pos:]] if avail else []
+        self.offset += self.pos
+        have = avail
+        want = max(need, CHUNK)
+        while have < need:
+            data = self._read(want - have)
+            if not data:
+                self.eof = True
+                break
+            parts.append(data)
+            have += len(data)
+        self.buf = parts[0] if len(parts) == 1 else b"".join(parts)
+        self.pos = 0
+        return have >= need
+
+    def read_exact(self, n: int) -> bytes | None:
+        """Consume exactly ``n`` bytes, or return None at end of input."""
+        if not self.fill(n):
+            return None
+        data = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return data
+
+    def tell(self) -> int:
+        return self.offset + self.pos
+
+    def seek(self, absolute: int) -> None:
+        """Reposition a seekable input (file mode only)."""
+        self._f.seek(absolute)  # type: ignore[attr-defined]
+        self.buf = b""
+        self.pos = 0
+        self.offset = absolute
+        self.eof = False
+
+    def close(self) -> None:
+        close = getattr(self._f, "close", None)
+        if close is not None and self._f is not getattr(sys.stdin.buffer, "raw", None):
+            close()

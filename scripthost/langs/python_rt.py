@@ -1,0 +1,369 @@
+"""Python scripts in-process, with perf 6.1's calling convention.
+
+For each event the script handles, a small decoder is generated once (Python
+source compiled with `exec`) that unpacks the raw tracepoint record with one
+precompiled Struct and calls the handler with perf's argument list:
+event_name, context, common_cpu, common_secs, common_nsecs, common_pid,
+common_comm, common_callchain, the fields in format order, and
+perf_sample_dict when the handler's arity asks for it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import struct
+import sys
+import traceback
+import types
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from scripthost.engine.attrs import Evsel, S_BUF, S_CPU, S_IP, S_PERIOD, S_PID, S_POS, S_RAW, S_TID, S_TIME
+from scripthost.engine.session import Session
+from scripthost.errors import ScripthostError, StreamError
+from scripthost.langs.base import Runtime, ScriptError, exec_path
+
+__all__ = ["PythonRuntime", "field_value_plan"]
+
+_GEN = "<scripthost generated>"
+_PKG_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+def _printable(b: bytes) -> bool:
+    """perf's is_printable_array() on bytes up to the first NUL."""
+    for c in b:
+        if c == 0:
+            return True
+        if not (32 <= c <= 126 or 9 <= c <= 13):
+            return False
+    return True
+
+
+class _StringField:
+    """A char-array field: str while printable, bytearray forever after the first miss."""
+
+    __slots__ = ("demoted",)
+
+    def __init__(self) -> None:
+        self.demoted = False
+
+    def fixed(self, raw: bytes, off: int, size: int) -> Any:
+        b = raw[off:off + size]
+        if not self.demoted and b and b[-1] == 0 and _printable(b):
+            return b[:b.index(0)].decode("ascii")
+        self.demoted = True
+        return bytearray(b)
+
+    def dynamic(self, raw: bytes, loc: int, base: int) -> Any:
+        off = (loc & 0xFFFF) + base
+        b = raw[off:off + (loc >> 16)]
+        if not self.demoted and b and b[-1] == 0 and _printable(b):
+            return b[:b.index(0)].decode("ascii")
+        self.demoted = True
+        return bytearray(b)
+
+
+def _dyn_bytes(raw: bytes, loc: int, base: int) -> bytearray:
+    off = (loc & 0xFFFF) + base
+    return bytearray(raw[off:off + (loc >> 16)])
+
+
+def field_value_plan(fields: list) -> tuple[str, list[str], list[str], dict[str, Any]]:
+    """How to turn a tracepoint's fields into perf's Python values.
+
+    Returns (struct format, unpack target names, one expression per field,
+    names the expressions need).  The struct starts at raw offset 0 and also
+    reads ``common_pid`` into ``_cpid``.
+    """
+    env: dict[str, Any] = {"_dyn_bytes": _dyn_bytes, "bytearray": bytearray}
+    reads: list[tuple[int, str, str]] = [(4, "i", "_cpid")]  # common_pid
+    exprs: list[str] = []
+    for i, f in enumerate(fields):
+        var = f"_v{i}"
+        if f.is_dynamic or f.is_relative:
+            reads.append((f.offset, "I", var))
+            base = f"{f.offset + 4}" if f.is_relative else "0"
+            if not f.is_array:
+                exprs.append(var)
+            elif f.is_string:
+                env[f"_s{i}"] = _StringField()
+                exprs.append(f"_s{i}.dynamic(raw, {var}, {base})")
+            else:
+                exprs.append(f"_dyn_bytes(raw, {var}, {base})")
+        elif f.is_array:
+            if f.is_string:
+                env[f"_s{i}"] = _StringField()
+                exprs.append(f"_s{i}.fixed(raw, {f.offset}, {f.size})")
+            else:
+                exprs.append(f"bytearray(raw[{f.offset}:{f.offset + f.size}])")
+        elif f.size in (1, 2, 4, 8):
+            code = {1: "B", 2: "H", 4: "I", 8: "q" if f.signed else "Q"}[f.size]
+            reads.append((f.offset, code, var))
+            exprs.append(var)
+        else:
+            exprs.append("0")
+    reads.sort()
+    fmt = ["<"]
+    pos = 0
+    names = []
+    for off, code, var in reads:
+        if off < pos:  # overlapping field: read it separately
+            exprs = [e.replace(var, f"struct.unpack_from('<{code}', raw, {off})[0]") for e in exprs]
+            continue
+        if off > pos:
+            fmt.append(f"{off - pos}x")
+        fmt.append(code)
+        pos = off + struct.calcsize("<" + code)
+        names.append(var)
+    env["struct"] = struct
+    return "".join(fmt), names, exprs, env
+
+
+class _Context:
+    """What perf passes as `context`: answers perf_trace_context calls for an event."""
+
+    __slots__ = ("sample",)
+
+    def __init__(self) -> None:
+        self.sample: Optional[tuple] = None
+
+
+def _common_field(ctx: Any, name: str, default: Optional[int] = None) -> int:
+    smp = ctx if isinstance(ctx, tuple) else getattr(ctx, "sample", None)
+    if smp is None or smp[S_RAW] is None or smp[8].tp_format is None:
+        if default is not None:
+            return default
+        raise TypeError(f"{name}: no current tracepoint event")
+    f = smp[8].tp_format.field(name)
+    if f is None:
+        if default is not None:
+            return default
+        raise TypeError(f"{name}: the event has no such field")
+    return int.from_bytes(smp[S_RAW][f.offset:f.offset + f.size], "little", signed=f.signed)
+
+
+def _context_module(script_ctx: _Context) -> types.ModuleType:
+    m = types.ModuleType("perf_trace_context", "scripthost's perf_trace_context (perf 6.1 API)")
+    m.common_pc = lambda ctx: _common_field(ctx, "common_preempt_count")  # type: ignore[attr-defined]
+    m.common_flags = lambda ctx: _common_field(ctx, "common_flags")  # type: ignore[attr-defined]
+    m.common_lock_depth = lambda ctx: _common_field(ctx, "common_lock_depth", 0)  # type: ignore[attr-defined]
+    m.perf_sample_insn = lambda ctx: None  # type: ignore[attr-defined]
+    m.perf_sample_srcline = lambda ctx: (None, 0)  # type: ignore[attr-defined]
+    m.perf_sample_srccode = lambda ctx: (None, 0, None)  # type: ignore[attr-defined]
+    m.perf_set_itrace_options = lambda ctx, opts: -1  # type: ignore[attr-defined]
+    m.perf_script_context = script_ctx  # type: ignore[attr-defined]
+    m.__all__ = ["common_pc", "common_flags", "common_lock_depth", "perf_sample_insn",  # type: ignore[attr-defined]
+                 "perf_sample_srcline", "perf_sample_srccode", "perf_set_itrace_options"]
+    return m
+
+
+class PythonRuntime(Runtime):
+    """Runs a Python trace script in this interpreter."""
+
+    language = "python"
+
+    def __init__(self, script: str, args: list[str]) -> None:
+        super().__init__(script, args)
+        self.ctx = _Context()
+        self.globals: dict[str, Any] = {}
+        self.session: Optional[Session] = None
+        self._uses_script_context = False
+        self._walked: set[int] = set()
+
+    # -- loading ---------------------------------------------------------------------
+
+    def load(self) -> None:
+        path = self.script
+        try:
+            source = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise ScripthostError(f"cannot open python script {path!r}: no such file "
+                                  "(`scripthost trace -l` lists installed scripts)") from None
+        except OSError as e:
+            raise ScripthostError(f"cannot open python script {path!r}: {e.strerror}") from None
+        os.environ["PERF_EXEC_PATH"] = exec_path()
+        sys.modules["perf_trace_context"] = _context_module(self.ctx)
+        main = types.ModuleType("__main__")
+        main.__file__ = path
+        main.__dict__["__builtins__"] = builtins
+        sys.modules["__main__"] = main
+        self.globals = main.__dict__
+        sys.argv = [path] + self.args
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        self._uses_script_context = b"perf_script_context" in source
+        try:
+            code = compile(source, path, "exec")
+            exec(code, self.globals)
+        except SystemExit:
+            raise
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:
+            print_script_traceback(e)
+            raise ScriptError(f"error running python script {path}", 255) from None
+        self.globals["perf_script_context"] = self.ctx
+
+    def _call(self, name: str, *args: Any) -> None:
+        fn = self.globals.get(name)
+        if callable(fn):
+            fn(*args)
+
+    # -- Consumer hooks --------------------------------------------------------------
+
+    def begin(self, session: Session) -> None:
+        self.session = session
+        iv = self.globals.get("SCRIPTHOST_INTERVAL")
+        if iv:
+            self.interval_ns = int(float(iv) * 1e9)
+        self._call("trace_begin")
+
+    def lost(self, kind: str, count: int) -> None:
+        self._call("trace_lost", kind, count)
+
+    def tick(self, now_ns: int) -> None:
+        self._call("trace_interval")
+
+    def end(self, session: Session) -> None:
+        sys.stdout.flush()
+        self._call("trace_end")
+        sys.stdout.flush()
+
+    def handler(self, ev: Evsel) -> Optional[Callable[[tuple], Any]]:
+        s = self.session
+        assert s is not None
+        os.environ["SCRIPTHOST_ARCH"] = s.arch
+        if not ev.is_tracepoint:
+            fn = self.globals.get("process_event")
+            if not callable(fn):
+                return None
+            return lambda smp: fn(self.sample_dict(smp))
+        fmt = ev.tp_format
+        if fmt is None:
+            return None
+        self._walk_defines(fmt)
+        event_name = f"{fmt.system}__{fmt.name}"
+        fn = self.globals.get(event_name)
+        if callable(fn):
+            return self._build_handler(ev, fn, event_name)
+        fn = self.globals.get("trace_unhandled")
+        if callable(fn):
+            return self._build_unhandled(ev, fn, event_name)
+        return None
+
+    def _walk_defines(self, fmt: Any) -> None:
+        if fmt.id in self._walked:
+            return
+        self._walked.add(fmt.id)
+        from scripthost.engine.printfmt import PrintFormat
+        g = self.globals
+
+        def cb(name: str) -> Callable[..., None]:
+            def call(*a: Any) -> None:
+                f = g.get(name)
+                if callable(f):
+                    f(*a)
+            return call
+        PrintFormat(fmt, None).walk_defines(cb("define_flag_field"), cb("define_flag_value"),
+                                            cb("define_symbolic_field"), cb("define_symbolic_value"),
+                                            f"{fmt.system}__{fmt.name}")
+
+    def _build_handler(self, ev: Evsel, fn: Callable, event_name: str) -> Callable[[tuple], Any]:
+        fields = ev.tp_format.fields
+        sfmt, names, exprs, env = field_value_plan(fields)
+        nargs = 8 + len(fields)
+        code = getattr(fn, "__code__", None)
+        want_dict = code is not None and code.co_argcount == nargs + 1
+        env.update(fn=fn, S=struct.Struct(sfmt), comms=self.session.comms, NAME=event_name,
+                   StreamError=StreamError, rt=self, ctxobj=self.ctx, EVNAME=ev.tp_format.full_name)
+        targets = ", ".join(names) + ("," if len(names) == 1 else "")
+        args = ["NAME", "smp", "smp[1]", "t // 1000000000", "t % 1000000000", "_cpid", "c", "[]"]
+        args += exprs
+        if want_dict:
+            args.append("rt.sample_dict(smp)")
+        src = [
+            "def h(smp):",
+            "    raw = smp[6]",
+            "    try:",
+            f"        {targets} = S.unpack_from(raw, 0)",
+            "    except struct.error:",
+            "        raise StreamError('corrupt tracepoint data for ' + EVNAME) from None",
+            "    t = smp[0]",
+            "    c = comms.get(smp[3])",
+            "    if c is None:",
+            "        c = ':%d' % smp[3]",
+        ]
+        if self._uses_script_context:
+            src.append("    ctxobj.sample = smp")
+        src.append(f"    fn({', '.join(args)})")
+        exec(compile("\n".join(src), _GEN, "exec"), env)
+        return env["h"]
+
+    def _build_unhandled(self, ev: Evsel, fn: Callable, event_name: str) -> Callable[[tuple], Any]:
+        fields = ev.tp_format.fields
+        sfmt, names, exprs, env = field_value_plan(fields)
+        code = getattr(fn, "__code__", None)
+        want_dict = code is not None and code.co_argcount == 4
+        env.update(fn=fn, S=struct.Struct(sfmt), comms=self.session.comms, NAME=event_name,
+                   rt=self, ctxobj=self.ctx)
+        targets = ", ".join(names) + ("," if len(names) == 1 else "")
+        items = ["'common_cpu': smp[1]", "'common_s': t // 1000000000",
+                 "'common_ns': t % 1000000000", "'common_pid': _cpid", "'common_comm': c",
+                 "'common_callchain': []"]
+        items += [f"{f.name!r}: {e}" for f, e in zip(fields, exprs)]
+        src = [
+            "def h(smp):",
+            "    raw = smp[6]",
+            f"    {targets} = S.unpack_from(raw, 0)",
+            "    t = smp[0]",
+            "    c = comms.get(smp[3])",
+            "    if c is None:",
+            "        c = ':%d' % smp[3]",
+            "    ctxobj.sample = smp",
+            f"    d = {{{', '.join(items)}}}",
+            "    fn(NAME, smp, d, rt.sample_dict(smp))" if want_dict else "    fn(NAME, smp, d)",
+        ]
+        exec(compile("\n".join(src), _GEN, "exec"), env)
+        return env["h"]
+
+    def sample_dict(self, smp: tuple) -> dict[str, Any]:
+        """perf_sample_dict as perf 6.1 builds it."""
+        ev: Evsel = smp[8]
+        s = self.session
+        assert s is not None
+        f = ev.sample_fields(smp[S_BUF], smp[S_POS])
+        sample = {
+            "pid": smp[S_PID], "tid": smp[S_TID], "cpu": smp[S_CPU], "ip": smp[S_IP],
+            "time": smp[S_TIME], "period": smp[S_PERIOD], "phys_addr": f.get("phys_addr", 0),
+            "addr": f.get("addr", 0), "values": [(v[0], v[1], v[2]) for v in f.get("values", [])],
+            "weight": f.get("weight", 0), "transaction": f.get("transaction", 0),
+            "datasrc": f.get("data_src", 84410401),
+            "datasrc_decode": "|OP N/A|LVL N/A|SNP N/A|TLB N/A|LCK N/A|BLK  N/A",
+            "cpumode": U16_misc(smp) & 7,
+        }
+        if "time_enabled" in f:
+            sample["time_enabled"] = f["time_enabled"]
+        if "time_running" in f:
+            sample["time_running"] = f["time_running"]
+        d: dict[str, Any] = {"ev_name": s.evsel_name(ev), "attr": ev.attr_bytes.ljust(128, b"\0")[:128],
+                             "sample": sample}
+        if smp[S_RAW] is not None:
+            d["raw_buf"] = smp[S_RAW]
+        d["comm"] = s.comm(smp[S_TID])
+        return d
+
+
+def U16_misc(smp: tuple) -> int:
+    """The record header's misc field of a sample."""
+    return int.from_bytes(smp[S_BUF][smp[S_POS] + 4:smp[S_POS] + 6], "little")
+
+
+def print_script_traceback(e: BaseException) -> None:
+    """The script's traceback, without scripthost's own frames."""
+    tb = e.__traceback__
+    while tb is not None and (tb.tb_frame.f_code.co_filename.startswith(_PKG_DIR)
+                              or tb.tb_frame.f_code.co_filename == _GEN):
+        tb = tb.tb_next
+    sys.stdout.flush()
+    traceback.print_exception(type(e), e, tb, file=sys.stderr)
+    sys.stderr.flush()
