@@ -1,0 +1,61 @@
+"""Shared fixtures: where perf, root, tracefs and perl are, and how to run scripthost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def perf_exec_path() -> str | None:
+    if not shutil.which("perf"):
+        return None
+    try:
+        out = subprocess.run(["perf", "--exec-path"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out if out and os.path.isdir(os.path.join(out, "scripts")) else None
+
+
+PERF_EXEC = perf_exec_path()
+IS_ROOT = os.geteuid() == 0
+
+
+def tracefs_dir() -> str | None:
+    for d in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
+        if os.path.isdir(os.path.join(d, "events")):
+            return d
+    return None
+
+
+needs_perf = pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root for perf_event_open on tracepoints")
+needs_tracefs = pytest.mark.skipif(tracefs_dir() is None, reason="tracefs is not mounted")
+needs_perl = pytest.mark.skipif(shutil.which("perl") is None, reason="perl is not installed")
+can_record = pytest.mark.skipif(PERF_EXEC is None or not IS_ROOT or tracefs_dir() is None,
+                                reason="recording needs perf, root and tracefs")
+
+
+def scripthost(*args: str, input: bytes | None = None, env: dict | None = None,
+               timeout: float = 300, cwd: str | None = None) -> subprocess.CompletedProcess:
+    """Run the installed CLI (`python -m scripthost`) and capture bytes."""
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    return subprocess.run([sys.executable, "-m", "scripthost", *args], input=input,
+                          capture_output=True, env=e, timeout=timeout, cwd=cwd)
+
+
+def perf(*args: str, input: bytes | None = None, env: dict | None = None,
+         timeout: float = 300, cwd: str | None = None) -> subprocess.CompletedProcess:
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    return subprocess.run(["perf", *args], input=input, capture_output=True, env=e,
+                          timeout=timeout, cwd=cwd)
