@@ -15,11 +15,15 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from scripthost.errors import ScripthostError, UsageError
 
-__all__ = ["main", "trace_main"]
+__all__ = ["main", "trace_main", "run_recording", "run_script_session"]
+
+if TYPE_CHECKING:
+    from scripthost.engine.session import Session
+    from scripthost.langs.base import Runtime
 
 TRACE_USAGE = """\
 usage: scripthost trace [-i FILE] [-s SCRIPT [ARGS...]] [--header-only] [--ns]
@@ -106,27 +110,31 @@ def _parse_trace_args(argv: list[str]) -> dict:
     return opts
 
 
-def run_recording(inp: str, script: Optional[str], script_args: list[str], *,
+def run_script_session(session: "Session", runtime: "Runtime", script: str) -> int:
+    """Drive ``runtime`` over ``session``; a handler's exception becomes a ScriptError."""
+    from scripthost.langs.base import ScriptError
+    try:
+        session.run(runtime)
+    except (ScripthostError, ScriptError, SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as e:  # the script's own handler raised
+        from scripthost.langs.python_rt import print_script_traceback
+        print_script_traceback(e)
+        raise ScriptError(f"a handler in {script} raised {type(e).__name__}; stopped "
+                          "(trace_end not run, as with perf)") from None
+    return 0
+
+
+def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
                   ns: bool = False) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything."""
     from scripthost.engine.session import Session
-    from scripthost.langs.base import ScriptError, runtime_for
     if script is not None:
+        from scripthost.langs.base import runtime_for
         runtime = runtime_for(script, script_args)
         with runtime:
             runtime.load()
-            session = Session(inp)
-            try:
-                session.run(runtime)
-            except ScriptError as e:
-                raise
-            except (ScripthostError, SystemExit, KeyboardInterrupt):
-                raise
-            except Exception as e:  # the script's own handler raised
-                from scripthost.langs.python_rt import print_script_traceback
-                print_script_traceback(e)
-                raise ScriptError(f"a handler of {script} raised {type(e).__name__}; stopped") from None
-        return 0
+            return run_script_session(Session(inp), runtime, script)
     from scripthost.engine.output import DefaultPrinter
     out = _stdout()
     session = Session(inp)

@@ -77,10 +77,12 @@ class ChunkSource:
     ``offset`` is the absolute stream offset of ``buf[0]``.
     """
 
-    __slots__ = ("_f", "name", "buf", "pos", "offset", "eof")
+    __slots__ = ("_f", "_readsome", "name", "buf", "pos", "offset", "eof")
 
     def __init__(self, reader: object, name: str) -> None:
         self._f = reader
+        # read1/raw reads return what a pipe has now instead of waiting for a full chunk
+        self._readsome = getattr(reader, "read1", None) or reader.read  # type: ignore[attr-defined]
         self.name = name
         self.buf = b""
         self.pos = 0
@@ -89,7 +91,7 @@ class ChunkSource:
 
     def _read(self, n: int) -> bytes:
         try:
-            data = self._f.read(n)  # type: ignore[attr-defined]
+            data = self._readsome(n)
         except KeyboardInterrupt:
             raise
         except OSError as e:
@@ -132,6 +134,7 @@ class ChunkSource:
     def seek(self, absolute: int) -> None:
         """Reposition a seekable input (file mode only)."""
         self._f.seek(absolute)  # type: ignore[attr-defined]
+        self._readsome = getattr(self._f, "read1", None) or self._f.read  # type: ignore[attr-defined]
         self.buf = b""
         self.pos = 0
         self.offset = absolute
