@@ -1,0 +1,63 @@
+"""A workload with known syscall counts, for ground-truth tests.
+
+usage: python workload.py [getppid=N] [reads=M] [failed_opens=F] [futex=1] [udp=K] [sleep=S]
+
+Makes exactly N getppid(), M read() of 1 byte from /dev/zero and F openat() of
+a missing file (each fails with ENOENT), then optionally some futex contention
+between two threads and K UDP datagrams over loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+
+
+def main(argv: list[str]) -> None:
+    opts = dict(a.split("=", 1) for a in argv)
+    if float(opts.get("sleep", 0)):
+        time.sleep(float(opts["sleep"]))
+    for _ in range(int(opts.get("getppid", 0))):
+        os.getppid()
+    n = int(opts.get("reads", 0))
+    if n:
+        fd = os.open("/dev/zero", os.O_RDONLY)
+        for _ in range(n):
+            os.read(fd, 1)
+        os.close(fd)
+    for _ in range(int(opts.get("failed_opens", 0))):
+        try:
+            os.open("/nonexistent/scripthost-workload", os.O_RDONLY)
+        except FileNotFoundError:
+            pass
+    if int(opts.get("futex", 0)):
+        lock = threading.Lock()
+        counter = [0]
+
+        def spin() -> None:
+            for _ in range(2000):
+                with lock:
+                    counter[0] += 1
+                    time.sleep(0)
+        ts = [threading.Thread(target=spin) for _ in range(3)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+    k = int(opts.get("udp", 0))
+    if k:
+        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rx.bind(("127.0.0.1", 0))
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for i in range(k):
+            tx.sendto(b"x" * 64, rx.getsockname())
+            rx.recv(128)
+        tx.close()
+        rx.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
