@@ -1,8 +1,10 @@
 """Event selectors (evsels): a perf_event_attr, its ids and name, and the
 sample decoder precompiled for its ``sample_type``.
 
-A SAMPLE decodes into a plain tuple; the indices are the ``S_*`` constants
-below (see docs/architecture.md).  The fields nobody asks for on the hot path
+The session queues each SAMPLE as ``(time, pos, buf, evsel)``: the record
+starts at ``buf[pos]``.  `Evsel.parse(buf, pos)` decodes it into a plain tuple
+whose indices are the ``S_*`` constants below (see docs/architecture.md); hot
+consumers instead read the fields they need at `Evsel.fixed_layout` offsets.  The fields nobody asks for on the hot path
 (addr, read values, branch stacks, registers...) are decoded on demand by
 `Evsel.sample_fields` from the record bytes the tuple keeps a reference to.
 """
@@ -10,7 +12,7 @@ below (see docs/architecture.md).  The fields nobody asks for on the hot path
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from scripthost.engine.layouts import (
     ATTR, ATTR_SIZE_VER7, AttrFlag, PERF_TYPE_TRACEPOINT, ReadFormat, SampleType, U32, U64,
@@ -151,7 +153,7 @@ class Evsel:
     __slots__ = ("index", "attr", "attr_bytes", "ids", "name", "type", "config",
                  "sample_type", "read_format", "flags", "sample_id_all", "tp_format",
                  "parse", "trailer_size", "trailer_time", "trailer_tid", "trailer_cpu",
-                 "__weakref__")
+                 "time_off", "min_size", "fixed_layout", "__weakref__")
 
     def __init__(self, index: int, attr_bytes: bytes, ids: list[int]) -> None:
         self.index = index
@@ -168,6 +170,69 @@ class Evsel:
         self.tp_format = None
         self.parse = _build_parser(self)
         self._trailer_layout()
+        self._fixed_layout()
+
+    def _fixed_layout(self) -> None:
+        """Offsets of the leading sample fields, for decoders that skip the tuple.
+
+        ``time_off`` is TIME's offset from the record start (0 if not sampled).
+        ``fixed_layout`` maps each field before any variable-length one to its
+        (offset, struct code); RAW's payload offset appears as "raw" when only
+        fixed-size fields precede it.
+        """
+        st = self.sample_type
+        off = 8
+        layout: dict[str, tuple[int, str]] = {}
+        for bit, name, code in ((SampleType.IDENTIFIER, "identifier", "Q"), (SampleType.IP, "ip", "Q"),
+                                (SampleType.TID, "pid", "i"), (SampleType.TID, "tid", "i"),
+                                (SampleType.TIME, "time", "Q"), (SampleType.ADDR, "addr", "Q"),
+                                (SampleType.ID, "id", "Q"), (SampleType.STREAM_ID, "stream_id", "Q"),
+                                (SampleType.CPU, "cpu", "I"), (SampleType.CPU, "res", "I"),
+                                (SampleType.PERIOD, "period", "Q")):
+            if st & bit:
+                layout[name] = (off, code)
+                off += struct.calcsize(code)
+        self.time_off = layout["time"][0] if "time" in layout else 0
+        self.min_size = max(self.time_off + 8, off)
+        variable = False
+        if st & SampleType.READ:
+            rsize = _read_format_size(self.read_format)
+            if rsize is None:
+                variable = True
+            else:
+                off += rsize
+        if st & SampleType.CALLCHAIN:
+            variable = True
+        if st & SampleType.RAW and not variable:
+            layout["raw_size"] = (off, "I")
+            layout["raw"] = (off + 4, "")
+        self.fixed_layout = layout
+
+    def fixed_struct(self, names: list[str], extra: str = "") -> Optional[struct.Struct]:
+        """A Struct reading ``names`` (in this order, which must follow the
+        record layout) from the record start, then ``extra`` codes laid out
+        from the RAW payload on; None when a field is missing or not at a fixed offset."""
+        fmt = ["<"]
+        pos = 0
+        for name in names:
+            if name not in self.fixed_layout:
+                return None
+            off, code = self.fixed_layout[name]
+            if off < pos:
+                return None
+            if off > pos:
+                fmt.append(f"{off - pos}x")
+            fmt.append(code)
+            pos = off + struct.calcsize("<" + code)
+        if extra:
+            if "raw" not in self.fixed_layout:
+                return None
+            raw_off = self.fixed_layout["raw"][0]
+            if raw_off < pos:
+                return None
+            fmt.append(f"{raw_off - pos}x" if raw_off > pos else "")
+            fmt.append(extra.lstrip("<"))
+        return struct.Struct("".join(fmt))
 
     @property
     def is_tracepoint(self) -> bool:

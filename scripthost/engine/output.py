@@ -52,17 +52,24 @@ class DefaultPrinter(Consumer):
             return None  # sampled (non-tracepoint) events: see the samples issue
         render = self._renderer(ev)
         ns = self.ns
-        if cpu_col and time_col and not ns:
-            def h(smp: tuple) -> None:
-                tid = smp[3]
-                t = smp[0]
+        fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
+        if fast is not None and not ns:
+            raw_off = ev.fixed_layout["raw"][0]
+
+            def h(item: tuple) -> None:
+                pos = item[1]
+                buf = item[2]
+                tid, t, cpu, rs = fast.unpack_from(buf, pos)
                 c = comms.get(tid)
                 write("%16s %5d [%03d] %12s: %s: %s\n" % (
-                    c if c is not None else ":%d" % tid, tid, smp[1],
-                    "%d.%06d" % (t // 1000000000, t % 1000000000 // 1000), name, render(smp[6])))
+                    c if c is not None else ":%d" % tid, tid, cpu,
+                    "%d.%06d" % (t // 1000000000, t % 1000000000 // 1000), name,
+                    render(buf[pos + raw_off:pos + raw_off + rs])))
             return h
+        parse = ev.parse
 
-        def h_general(smp: tuple) -> None:
+        def h_general(item: tuple) -> None:
+            smp = parse(item[2], item[1])
             tid = smp[3]
             c = comms.get(tid)
             parts = ["%16s %5d " % (c if c is not None else ":%d" % tid, tid)]
@@ -75,7 +82,7 @@ class DefaultPrinter(Consumer):
                 else:
                     ts = "%d.%06d" % (t // 1000000000, t % 1000000000 // 1000)
                 parts.append("%12s: " % ts)
-            parts.append("%s: %s\n" % (name, render(smp[6])))
+            parts.append("%s: %s\n" % (name, render(smp[6] or b"")))
             write("".join(parts))
         return h_general
 

@@ -130,7 +130,8 @@ class _Context:
 
 
 def _common_field(ctx: Any, name: str, default: Optional[int] = None) -> int:
-    smp = ctx if isinstance(ctx, tuple) else getattr(ctx, "sample", None)
+    item = ctx if isinstance(ctx, tuple) else getattr(ctx, "sample", None)
+    smp = item[3].parse(item[2], item[1]) if item is not None else None
     if smp is None or smp[S_RAW] is None or smp[8].tp_format is None:
         if default is not None:
             return default
@@ -237,7 +238,7 @@ class PythonRuntime(Runtime):
             fn = self.globals.get("process_event")
             if not callable(fn):
                 return None
-            return lambda smp: fn(self.sample_dict(smp))
+            return lambda item: fn(self.sample_dict(item))
         fmt = ev.tp_format
         if fmt is None:
             return None
@@ -268,67 +269,70 @@ class PythonRuntime(Runtime):
                                             cb("define_symbolic_field"), cb("define_symbolic_value"),
                                             f"{fmt.system}__{fmt.name}")
 
-    def _build_handler(self, ev: Evsel, fn: Callable, event_name: str) -> Callable[[tuple], Any]:
+    def _decoder_source(self, ev: Evsel) -> tuple[list[str], list[str], dict[str, Any]]:
+        """Source lines that bind cpu, t, c (comm), _cpid and the field variables
+        for one queue item, and the field expressions, for an evsel."""
         fields = ev.tp_format.fields
         sfmt, names, exprs, env = field_value_plan(fields)
-        nargs = 8 + len(fields)
+        env.update(comms=self.session.comms, StreamError=StreamError, parse=ev.parse,
+                   EVNAME=ev.tp_format.full_name, struct=struct)
+        fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"], extra=sfmt)
+        uses_raw = any("raw" in e for e in exprs)
+        if fast is not None:
+            raw_off = ev.fixed_layout["raw"][0]
+            env["S"] = fast
+            targets = ", ".join(["tid", "t", "cpu", "rs"] + names)
+            lines = ["    pos = item[1]", "    buf = item[2]", "    try:",
+                     f"        {targets} = S.unpack_from(buf, pos)"]
+            if uses_raw:
+                lines.append(f"        raw = buf[pos + {raw_off}:pos + {raw_off} + rs]")
+        else:
+            env["S"] = struct.Struct(sfmt)
+            targets = ", ".join(names) + ("," if len(names) == 1 else "")
+            lines = ["    try:", "        smp = parse(item[2], item[1])",
+                     "        t = smp[0]", "        cpu = smp[1]", "        tid = smp[3]", "        raw = smp[6]",
+                     f"        {targets} = S.unpack_from(raw, 0)"]
+        lines += ["    except struct.error:",
+                  "        raise StreamError('corrupt tracepoint data for ' + EVNAME) from None",
+                  "    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
+        if self._uses_script_context:
+            lines.append("    ctxobj.sample = item")
+        return lines, exprs, env
+
+    def _build_handler(self, ev: Evsel, fn: Callable, event_name: str) -> Callable[[tuple], Any]:
+        lines, exprs, env = self._decoder_source(ev)
+        nargs = 8 + len(exprs)
         code = getattr(fn, "__code__", None)
         want_dict = code is not None and code.co_argcount == nargs + 1
-        env.update(fn=fn, S=struct.Struct(sfmt), comms=self.session.comms, NAME=event_name,
-                   StreamError=StreamError, rt=self, ctxobj=self.ctx, EVNAME=ev.tp_format.full_name)
-        targets = ", ".join(names) + ("," if len(names) == 1 else "")
-        args = ["NAME", "smp", "smp[1]", "t // 1000000000", "t % 1000000000", "_cpid", "c", "[]"]
-        args += exprs
+        env.update(fn=fn, NAME=event_name, rt=self, ctxobj=self.ctx)
+        args = ["NAME", "item", "cpu", "t // 1000000000", "t % 1000000000", "_cpid", "c", "[]"] + exprs
         if want_dict:
-            args.append("rt.sample_dict(smp)")
-        src = [
-            "def h(smp):",
-            "    raw = smp[6]",
-            "    try:",
-            f"        {targets} = S.unpack_from(raw, 0)",
-            "    except struct.error:",
-            "        raise StreamError('corrupt tracepoint data for ' + EVNAME) from None",
-            "    t = smp[0]",
-            "    c = comms.get(smp[3])",
-            "    if c is None:",
-            "        c = ':%d' % smp[3]",
-        ]
-        if self._uses_script_context:
-            src.append("    ctxobj.sample = smp")
-        src.append(f"    fn({', '.join(args)})")
+            args.append("rt.sample_dict(item)")
+        src = ["def h(item):"] + lines + [f"    fn({', '.join(args)})"]
         exec(compile("\n".join(src), _GEN, "exec"), env)
         return env["h"]
 
     def _build_unhandled(self, ev: Evsel, fn: Callable, event_name: str) -> Callable[[tuple], Any]:
-        fields = ev.tp_format.fields
-        sfmt, names, exprs, env = field_value_plan(fields)
+        lines, exprs, env = self._decoder_source(ev)
         code = getattr(fn, "__code__", None)
         want_dict = code is not None and code.co_argcount == 4
-        env.update(fn=fn, S=struct.Struct(sfmt), comms=self.session.comms, NAME=event_name,
-                   rt=self, ctxobj=self.ctx)
-        targets = ", ".join(names) + ("," if len(names) == 1 else "")
-        items = ["'common_cpu': smp[1]", "'common_s': t // 1000000000",
+        env.update(fn=fn, NAME=event_name, rt=self, ctxobj=self.ctx)
+        items = ["'common_cpu': cpu", "'common_s': t // 1000000000",
                  "'common_ns': t % 1000000000", "'common_pid': _cpid", "'common_comm': c",
                  "'common_callchain': []"]
-        items += [f"{f.name!r}: {e}" for f, e in zip(fields, exprs)]
-        src = [
-            "def h(smp):",
-            "    raw = smp[6]",
-            f"    {targets} = S.unpack_from(raw, 0)",
-            "    t = smp[0]",
-            "    c = comms.get(smp[3])",
-            "    if c is None:",
-            "        c = ':%d' % smp[3]",
-            "    ctxobj.sample = smp",
+        items += [f"{f.name!r}: {e}" for f, e in zip(ev.tp_format.fields, exprs)]
+        src = ["def h(item):"] + lines + [
+            "    ctxobj.sample = item",
             f"    d = {{{', '.join(items)}}}",
-            "    fn(NAME, smp, d, rt.sample_dict(smp))" if want_dict else "    fn(NAME, smp, d)",
+            "    fn(NAME, item, d, rt.sample_dict(item))" if want_dict else "    fn(NAME, item, d)",
         ]
         exec(compile("\n".join(src), _GEN, "exec"), env)
         return env["h"]
 
-    def sample_dict(self, smp: tuple) -> dict[str, Any]:
-        """perf_sample_dict as perf 6.1 builds it."""
-        ev: Evsel = smp[8]
+    def sample_dict(self, item: tuple) -> dict[str, Any]:
+        """perf_sample_dict as perf 6.1 builds it, for a queue item."""
+        ev: Evsel = item[3]
+        smp = ev.parse(item[2], item[1])
         s = self.session
         assert s is not None
         f = ev.sample_fields(smp[S_BUF], smp[S_POS])
