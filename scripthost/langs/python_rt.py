@@ -339,7 +339,7 @@ class PythonRuntime(Runtime):
         sample = {
             "pid": smp[S_PID], "tid": smp[S_TID], "cpu": smp[S_CPU], "ip": smp[S_IP],
             "time": smp[S_TIME], "period": smp[S_PERIOD], "phys_addr": f.get("phys_addr", 0),
-            "addr": f.get("addr", 0), "values": [(v[0], v[1], v[2]) for v in f.get("values", [])],
+            "addr": f.get("addr", 0), "values": f.get("values") or [(0, 0, 0)],
             "weight": f.get("weight", 0), "transaction": f.get("transaction", 0),
             "datasrc": f.get("data_src", 84410401),
             "datasrc_decode": "|OP N/A|LVL N/A|SNP N/A|TLB N/A|LCK N/A|BLK  N/A",
@@ -354,6 +354,7 @@ class PythonRuntime(Runtime):
         if smp[S_RAW] is not None:
             d["raw_buf"] = smp[S_RAW]
         d["comm"] = s.comm(smp[S_TID])
+        d.update(callchain=[], brstack=[], brstacksym=[], iregs="", uregs="")
         return d
 
 
