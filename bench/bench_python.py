@@ -1,0 +1,37 @@
+"""perf's syscall-counts.py (unchanged) and the default output, scripthost against perf.
+
+usage: python bench/bench_python.py [--runs N]
+
+Records >= 1,000,000 raw_syscalls:sys_enter events here with the real perf (cached
+under $SCRIPTHOST_BENCH_DIR, default /tmp/scripthost-bench), then alternates
+`perf script -s` and `scripthost trace -s` on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import alternate, count_samples, ensure_recording, perf_exec, scripthost_cmd  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    exec_path = perf_exec()
+    data = ensure_recording("sys_enter_1m", ["raw_syscalls:sys_enter"], ["getppid=1000000"], 1_000_000)
+    n = count_samples(data)
+    env = {"PERF_EXEC_PATH": exec_path}
+    for script in ("syscall-counts.py", "syscall-counts-by-pid.py", "sctop.py"):
+        path = os.path.join(exec_path, "scripts", "python", script)
+        alternate(f"{script} (perf's, unchanged)", ["perf", "script", "-i", str(data), "-s", path],
+                  scripthost_cmd() + ["trace", "-i", str(data), "-s", path], n, a.runs, env)
+    alternate("default output (no script)", ["perf", "script", "-i", str(data)],
+              scripthost_cmd() + ["trace", "-i", str(data)], n, a.runs)
+
+
+if __name__ == "__main__":
+    main()

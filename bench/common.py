@@ -1,0 +1,83 @@
+"""Side-by-side timing of scripthost against the real perf on one input.
+
+Runs alternate (perf, scripthost, perf, scripthost, ...) in one process so both
+see the same machine state, and reports events/s of each and the ratio
+(scripthost's rate / perf's rate; above 1.0 means scripthost is faster).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["WORKDIR", "alternate", "count_samples", "ensure_recording", "perf_exec", "scripthost_cmd"]
+
+WORKDIR = Path(os.environ.get("SCRIPTHOST_BENCH_DIR", "/tmp/scripthost-bench"))
+WORKLOAD = str(Path(__file__).resolve().parent.parent / "tests" / "workload.py")
+
+
+def perf_exec() -> str:
+    if not shutil.which("perf"):
+        sys.exit("bench: perf is not installed; the benchmarks compare against it")
+    return subprocess.run(["perf", "--exec-path"], capture_output=True, text=True).stdout.strip()
+
+
+def scripthost_cmd() -> list[str]:
+    return [sys.executable, "-m", "scripthost"]
+
+
+def ensure_recording(name: str, events: Sequence[str], workload_args: Sequence[str],
+                     min_samples: int) -> Path:
+    """A file-mode recording made here with the real perf (cached in WORKDIR)."""
+    WORKDIR.mkdir(parents=True, exist_ok=True)
+    out = WORKDIR / f"{name}.data"
+    if out.exists() and count_samples(out) >= min_samples:
+        return out
+    args = [a for e in events for a in ("-e", e)]
+    subprocess.run(["perf", "record", "-q", "-m", "4096", *args, "-a", "-o", str(out), "--",
+                    sys.executable, WORKLOAD, *workload_args], check=True)
+    n = count_samples(out)
+    if n < min_samples:
+        sys.exit(f"bench: {out} has {n} samples, fewer than {min_samples}; raise the workload")
+    return out
+
+
+def count_samples(path: Path) -> int:
+    """Samples in a recording, read with our own engine (no handler)."""
+    from scripthost.engine.session import Consumer, Session
+    s = Session(str(path))
+    s.run(Consumer())
+    return s.stats.samples
+
+
+def _run(cmd: list[str], env: dict) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_maxrss
+
+
+def alternate(title: str, perf_cmd: list[str], ours_cmd: list[str], events: int,
+              runs: int = 3, env: dict | None = None) -> float:
+    """Alternate the two commands ``runs`` times each; print rates and the ratio; return it."""
+    e = dict(os.environ)
+    e.update(env or {})
+    perf_t, ours_t = [], []
+    for _ in range(runs):
+        perf_t.append(_run(perf_cmd, e)[0])
+        ours_t.append(_run(ours_cmd, e)[0])
+    p, o = min(perf_t), min(ours_t)
+    ratio = p / o
+    print(f"{title}: {events} events")
+    print(f"  perf       {events / p:12,.0f} events/s  (best of {runs}: {p:.3f} s)")
+    print(f"  scripthost {events / o:12,.0f} events/s  (best of {runs}: {o:.3f} s)")
+    print(f"  ratio      {ratio:.2f}x")
+    return ratio
