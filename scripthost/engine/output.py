@@ -55,16 +55,16 @@ class DefaultPrinter(Consumer):
         fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
         if fast is not None and not ns:
             raw_off = ev.fixed_layout["raw"][0]
+            line = "%16s %5d [%03d] %5d.%06d: " + name.replace("%", "%%") + ": %s\n"
 
             def h(item: tuple) -> None:
                 pos = item[1]
                 buf = item[2]
                 tid, t, cpu, rs = fast.unpack_from(buf, pos)
                 c = comms.get(tid)
-                write("%16s %5d [%03d] %12s: %s: %s\n" % (
-                    c if c is not None else ":%d" % tid, tid, cpu,
-                    "%d.%06d" % (t // 1000000000, t % 1000000000 // 1000), name,
-                    render(buf[pos + raw_off:pos + raw_off + rs])))
+                # "%5d.%06d" is perf's "%12s" of "secs.usecs" for any non-negative time
+                write(line % (c if c is not None else ":%d" % tid, tid, cpu, t // 1000000000,
+                              t % 1000000000 // 1000, render(buf[pos + raw_off:pos + raw_off + rs])))
             return h
         parse = ev.parse
 
