@@ -15,7 +15,7 @@ import struct
 from typing import Any, Callable, Optional
 
 from scripthost.engine.layouts import (
-    ATTR, ATTR_SIZE_VER7, AttrFlag, PERF_TYPE_TRACEPOINT, ReadFormat, SampleType, U32, U64,
+    ATTR, ATTR_SIZE_VER7, AttrFlag, PERF_TYPE_TRACEPOINT, ReadFormat, SampleType, U16, U32, U64,
 )
 from scripthost.errors import StreamError
 
@@ -82,9 +82,9 @@ def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
     tuple.  Fixed-size runs of fields are read with one precompiled Struct.
     """
     st = evsel.sample_type
-    env: dict[str, Any] = {"evsel": evsel, "U32": U32, "U64": U64, "struct": struct,
+    env: dict[str, Any] = {"evsel": evsel, "U16": U16, "U32": U32, "U64": U64, "struct": struct,
                            "StreamError": StreamError}
-    lines = ["def parse(buf, pos):", "    p = pos + 8"]
+    lines = ["def parse(buf, pos):", "  end = pos + U16.unpack_from(buf, pos + 6)[0]", "  try:", "    p = pos + 8"]
     fmt: list[str] = []
     names: list[str] = []
     have = set()
@@ -142,7 +142,11 @@ def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
            "pid" if "pid" in have else "-1", "tid" if "tid" in have else "-1",
            "ip" if "ip" in have else "0", "period" if "period" in have else "1",
            "raw", "cc", "evsel", "buf", "pos"]
+    lines.append("    if p > end or (raw is not None and p + 4 + rs > end):")
+    lines.append("      raise StreamError(f'corrupt sample: fields run past its {end - pos} bytes')")
     lines.append(f"    return ({', '.join(ret)})")
+    lines.append("  except struct.error:")
+    lines.append("    raise StreamError(f'corrupt sample: fields run past the buffer') from None")
     exec(compile("\n".join(lines), f"<sample parser {st:#x}>", "exec"), env)
     return env["parse"]
 

@@ -231,7 +231,10 @@ class Session:
             self._pending = []
             self.stopped = True
         if not self.stopped:
-            self._flush(None)
+            try:
+                self._flush(None)
+            except StreamError as e:
+                error = error or e
         self.print_warnings(sys.stderr)
         consumer.end(self)
         if error is not None:
