@@ -105,6 +105,9 @@ class Session:
         self.id2evsel: dict[int, Evsel] = {}
         self.features: dict[int, bytes] = dict(self.rec.features)
         self.tracing = None
+        if ksyms is None:
+            from scripthost.engine.ksyms import KernelSymbols
+            ksyms = KernelSymbols.host()
         self.ksyms = ksyms
         self.comms: dict[int, str] = {0: "swapper"}
         self.stats = SessionStats()

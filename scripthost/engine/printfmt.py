@@ -1,0 +1,912 @@
+"""print_fmt: parsing a tracepoint's C-like print format, rendering records
+with it as perf 6.1 (built-in libtraceevent) renders them, and perf's
+define_* walk over its arguments.
+
+Each print_fmt is compiled once into a Python function (generated source,
+one precompiled Struct for the scalar fields it reads, a ``%`` format with the
+C conversions translated), so rendering a record is one call.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from typing import Any, Callable, Optional
+
+from scripthost.engine.tpformat import EventFormat, Field
+
+__all__ = ["PrintFormat", "ParseError"]
+
+M64 = (1 << 64) - 1
+M32 = (1 << 32) - 1
+
+#: the only symbolic names libtraceevent/perf know (softirq vectors, hrtimer restart)
+KNOWN_NAMES = {"HI": 0, "TIMER": 1, "NET_TX": 2, "NET_RX": 3, "BLOCK": 4, "IRQ_POLL": 5,
+               "TASKLET": 6, "SCHED": 7, "HRTIMER": 8, "RCU_SOFTIRQ": 9,
+               "HRTIMER_NORESTART": 0, "HRTIMER_RESTART": 1}
+
+_TYPE_WORDS = {"unsigned", "signed", "int", "long", "short", "char", "void", "struct", "const",
+               "u8", "s8", "u16", "s16", "u32", "s32", "u64", "s64", "__u8", "__u16", "__u32",
+               "__u64", "__s8", "__s16", "__s32", "__s64", "bool", "size_t", "ssize_t", "pid_t",
+               "gfp_t", "uint", "ulong", "enum", "union", "volatile"}
+# casts: (bits, signed); pointers are 64-bit unsigned
+_CASTS = {"char": (8, True), "signed char": (8, True), "unsigned char": (8, False),
+          "short": (16, True), "unsigned short": (16, False), "int": (32, True),
+          "unsigned int": (32, False), "unsigned": (32, False), "long": (64, True),
+          "unsigned long": (64, False), "long long": (64, True), "unsigned long long": (64, False),
+          "u8": (8, False), "s8": (8, True), "u16": (16, False), "s16": (16, True),
+          "u32": (32, False), "s32": (32, True), "u64": (64, False), "s64": (64, True),
+          "__u8": (8, False), "__u16": (16, False), "__u32": (32, False), "__u64": (64, False),
+          "__s8": (8, True), "__s16": (16, True), "__s32": (32, True), "__s64": (64, True),
+          "bool": (8, False), "size_t": (64, False), "ssize_t": (64, True), "pid_t": (32, True)}
+_KNOWN_FUNCS = {"__print_flags", "__print_symbolic", "__print_flags_u64", "__print_symbolic_u64",
+                "__get_str", "__get_rel_str", "__get_dynamic_array", "__get_rel_dynamic_array",
+                "__get_dynamic_array_len", "__get_rel_dynamic_array_len", "__print_hex",
+                "__print_hex_str", "__print_array", "__get_bitmask", "__get_rel_bitmask"}
+
+
+class ParseError(Exception):
+    """libtraceevent could not parse this print_fmt (perf prints [FAILED TO PARSE])."""
+
+
+# -- tokenizer ------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"""
+    \s*(?:
+      (?P<str>"(?:[^"\\]|\\.)*")
+    | (?P<num>0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*)
+    | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<op>->|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^!~<>?:()\[\]{},.])
+    )""", re.VERBOSE)
+
+_ESC = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "r": "\r", "0": "\0"}
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            if text[pos:].strip() == "":
+                break
+            raise ParseError(f"bad token {text[pos:pos + 10]!r}")
+        pos = m.end()
+        kind = m.lastgroup
+        out.append((kind, m.group(kind)))
+    out.append(("eof", ""))
+    return out
+
+
+def _unescape(lit: str) -> str:
+    body = lit[1:-1]
+    return re.sub(r"\\(.)", lambda m: _ESC.get(m.group(1), m.group(1)), body)
+
+
+def _num_value(text: str) -> int:
+    t = text.rstrip("uUlL")
+    if t.lower().startswith("0x"):
+        return int(t, 16)
+    if len(t) > 1 and t.startswith("0"):
+        return int(t, 8)
+    return int(t)
+
+
+# -- parser -----------------------------------------------------------------------------
+
+_BINARY = [["||"], ["&&"], ["|"], ["^"], ["&"], ["==", "!="], ["<", ">", "<=", ">="],
+           ["<<", ">>"], ["+", "-"], ["*", "/", "%"]]
+_PRIO = {op: level for level, ops in enumerate(_BINARY) for op in ops}
+
+
+class _Parser:
+    def __init__(self, text: str, fmt: EventFormat) -> None:
+        self.toks = _tokens(text)
+        self.i = 0
+        self.fmt = fmt
+        self.parened: set[int] = set()
+        self.keep: list[tuple] = []  # keeps parenthesized nodes alive so their ids stay unique
+
+    def peek(self, k: int = 0) -> tuple[str, str]:
+        return self.toks[min(self.i + k, len(self.toks) - 1)]
+
+    def next(self) -> tuple[str, str]:
+        t = self.toks[self.i]
+        self.i += 1
+        return t
+
+    def expect(self, value: str) -> None:
+        t = self.next()
+        if t[1] != value:
+            raise ParseError(f"expected {value!r}, got {t[1]!r}")
+
+    def top(self) -> tuple[str, list]:
+        k, v = self.next()
+        if k != "str":
+            raise ParseError("print fmt does not start with a string")
+        fmt = _unescape(v)
+        while self.peek()[0] == "str":
+            fmt += _unescape(self.next()[1])
+        args = []
+        while self.peek()[1] == ",":
+            self.next()
+            args.append(self.expr())
+        if self.peek()[0] != "eof":
+            raise ParseError(f"bad op token {self.peek()[1]}")
+        return fmt, args
+
+    def expr(self) -> tuple:
+        cond = self.binary(0)
+        if self.peek()[1] == "?":
+            self.next()
+            a = self.expr()
+            self.expect(":")
+            b = self.expr()
+            return ("cond", cond, a, b)
+        return cond
+
+    def binary(self, level: int) -> tuple:
+        if level == len(_BINARY):
+            return self.unary()
+        left = self.binary(level + 1)
+        while self.peek()[0] == "op" and self.peek()[1] in _BINARY[level]:
+            op = self.next()[1]
+            right = self.binary(level + 1)
+            left = self._rotate(op, left, right) if id(right) in self.parened else ("bin", op, left, right)
+        return left
+
+    def _rotate(self, op: str, left: tuple, right: tuple) -> tuple:
+        """libtraceevent re-associates a parenthesized right operand of lower
+        precedence: X & (A | B) is evaluated as (X & A) | B."""
+        if right[0] == "bin" and _PRIO[right[1]] < _PRIO[op]:
+            return ("bin", right[1], self._rotate(op, left, right[2]), right[3])
+        if right[0] == "cond":
+            return ("cond", self._rotate(op, left, right[1]), right[2], right[3])
+        return ("bin", op, left, right)
+
+    def _cast_ahead(self) -> Optional[int]:
+        """If a cast starts here (at '('), the index of its ')'."""
+        j = self.i + 1
+        words = []
+        while self.toks[j][0] == "id" or self.toks[j][1] == "*":
+            words.append(self.toks[j][1])
+            j += 1
+        if self.toks[j][1] != ")" or not words:
+            return None
+        ids = [w for w in words if w != "*"]
+        if not ids:
+            return None
+        if ids[0] in _TYPE_WORDS or "*" in words or len(ids) > 1 or ids[0].endswith("_t"):
+            nxt = self.toks[j + 1]
+            if nxt[0] in ("id", "num", "str") or nxt[1] in ("(", "-", "!", "~", "+"):
+                return j
+        return None
+
+    def unary(self) -> tuple:
+        k, v = self.peek()
+        if k == "op" and v in ("-", "!", "~", "+"):
+            self.next()
+            return ("un", v, self.unary())
+        if k == "op" and v == "(":
+            end = self._cast_ahead()
+            if end is not None:
+                words = [t[1] for t in self.toks[self.i + 1:end]]
+                self.i = end + 1
+                return ("cast", words, self.unary())
+        if k == "id" and v == "sizeof":
+            self.next()
+            self.expect("(")
+            words = []
+            while self.peek()[1] != ")":
+                words.append(self.next()[1])
+            self.next()
+            ident = " ".join(w for w in words if w != "*")
+            size = 8 if "*" in words else _CASTS.get(ident, (64, False))[0] // 8
+            return ("num", size, str(size))
+        return self.postfix()
+
+    def postfix(self) -> tuple:
+        node = self.primary()
+        while True:
+            v = self.peek()[1]
+            if v == "[":
+                self.next()
+                idx = self.expr()
+                self.expect("]")
+                node = ("index", node, idx)
+            elif v in ("->", "."):
+                self.next()
+                k, name = self.next()
+                if k != "id":
+                    raise ParseError("bad field name")
+                if node != ("rec",):
+                    raise ParseError(f"bad op token {v}")
+                f = self.fmt.field(name)
+                if f is None:
+                    raise ParseError(f"field {name} not found")
+                node = ("field", f)
+            else:
+                return node
+
+    def primary(self) -> tuple:
+        k, v = self.next()
+        if k == "num":
+            return ("num", _num_value(v), v)
+        if k == "str":
+            s = _unescape(v)
+            while self.peek()[0] == "str":
+                s += _unescape(self.next()[1])
+            return ("str", s)
+        if k == "id":
+            if v == "REC":
+                return ("rec",)
+            if self.peek()[1] == "(":
+                return self.call(v)
+            return ("atom", v)
+        if v == "(":
+            e = self.expr()
+            self.expect(")")
+            self.parened.add(id(e))
+            self.keep.append(e)
+            return e
+        if v == "{":
+            items = [self.expr()]
+            while self.peek()[1] == ",":
+                self.next()
+                items.append(self.expr())
+            self.expect("}")
+            return ("list", items)
+        raise ParseError(f"bad op token {v}")
+
+    def call(self, name: str) -> tuple:
+        self.expect("(")
+        args = []
+        if self.peek()[1] != ")":
+            args.append(self.expr())
+            while self.peek()[1] == ",":
+                self.next()
+                args.append(self.expr())
+        self.expect(")")
+        if name not in _KNOWN_FUNCS:
+            raise ParseError(f"function {name} not defined")
+        if name in ("__print_flags", "__print_flags_u64"):
+            if len(args) < 2 or args[1][0] != "str":
+                raise ParseError("bad __print_flags")
+            return ("flags", args[0], args[1][1], [p for p in map(self._pair, args[2:]) if p])
+        if name in ("__print_symbolic", "__print_symbolic_u64"):
+            return ("sym", args[0], [p for p in map(self._pair, args[1:]) if p])
+        if name in ("__get_str", "__get_rel_str", "__get_dynamic_array", "__get_rel_dynamic_array",
+                    "__get_dynamic_array_len", "__get_rel_dynamic_array_len", "__get_bitmask",
+                    "__get_rel_bitmask"):
+            if len(args) != 1:
+                raise ParseError(f"bad {name}")
+            f = self._dyn_field(args[0])
+            kind = {"str": "getstr", "array": "dynarr", "len": "dynlen", "bitmask": "bitmask"}[
+                "str" if name.endswith("_str") else "len" if name.endswith("_len")
+                else "bitmask" if name.endswith("bitmask") else "array"]
+            return (kind, f)
+        if name in ("__print_hex", "__print_hex_str"):
+            if len(args) != 2:
+                raise ParseError(f"bad {name}")
+            return ("hexstr" if name.endswith("_str") else "hex", args[0], args[1])
+        if len(args) != 3:
+            raise ParseError("bad __print_array")
+        return ("array", args[0], args[1], args[2])
+
+    def _dyn_field(self, node: tuple) -> Field:
+        if node[0] == "field":
+            return node[1]
+        if node[0] == "atom":
+            f = self.fmt.field(node[1])
+            if f is not None:
+                return f
+        raise ParseError("bad dynamic field")
+
+    @staticmethod
+    def _pair(node: tuple) -> Optional[tuple]:
+        """A `{value, "name"}` entry; None for the `{0, NULL}` sentinel some formats end with."""
+        if node[0] != "list" or len(node[1]) != 2:
+            raise ParseError("bad flag entry")
+        if node[1][1][0] != "str":
+            if _fold(node[1][1]) == 0:
+                return None
+            raise ParseError("bad flag entry")
+        return node[1][0], node[1][1][1]
+
+
+# -- constant folding for flag/symbol tables ---------------------------------------------
+
+def _fold(node: tuple) -> Optional[int]:
+    """The constant value of a flag table entry, or None when it names an unknown symbol."""
+    k = node[0]
+    if k == "num":
+        return node[1]
+    if k == "atom":
+        return KNOWN_NAMES.get(node[1])
+    if k == "cast":
+        return _fold(node[2])
+    if k == "un":
+        v = _fold(node[2])
+        if v is None:
+            return None
+        return {"-": -v, "!": int(not v), "~": ~v & M64, "+": v}[node[1]]
+    if k == "bin":
+        a, b = _fold(node[2]), _fold(node[3])
+        if a is None or b is None:
+            return None
+        try:
+            return _binop(node[1], a, b) & M64
+        except ZeroDivisionError:
+            return None
+    return None
+
+
+def _binop(op: str, a: int, b: int) -> int:
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return _cdiv(a, b)
+    if op == "%":
+        return _cmod(a, b)
+    if op == "<<":
+        return (a << (b & 63)) & M64
+    if op == ">>":
+        return (a & M64) >> (b & 63) if a >= 0 else a >> (b & 63)
+    if op == "&":
+        return a & b
+    if op == "|":
+        return a | b
+    if op == "^":
+        return a ^ b
+    if op == "==":
+        return int(a & M64 == b & M64)
+    if op == "!=":
+        return int(a & M64 != b & M64)
+    if op == "<":
+        return int(a < b)
+    if op == ">":
+        return int(a > b)
+    if op == "<=":
+        return int(a <= b)
+    if op == ">=":
+        return int(a >= b)
+    if op == "&&":
+        return int(bool(a) and bool(b))
+    if op == "||":
+        return int(bool(a) or bool(b))
+    raise ParseError(f"bad op {op}")
+
+
+def _cdiv(a: int, b: int) -> int:
+    if b == 0:
+        return 0
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def _cmod(a: int, b: int) -> int:
+    if b == 0:
+        return 0
+    return a - b * _cdiv(a, b)
+
+
+def _perf_eval(node: tuple) -> int:
+    """perf's own evaluation of a flag/symbol value for the define_* walk."""
+    v = _fold(node)
+    if v is not None:
+        return v
+    return 0
+
+
+# -- runtime helpers the generated code calls ---------------------------------------------
+
+def _s(v: int, bits: int) -> int:
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def _cstr(raw: bytes, off: int, size: int) -> str:
+    b = raw[off:off + size]
+    n = b.find(b"\0")
+    return (b if n < 0 else b[:n]).decode("latin-1")
+
+
+def _dloc(raw: bytes, loc: int, base: int) -> tuple[int, int]:
+    return (loc & 0xFFFF) + base, loc >> 16
+
+
+def _getstr(raw: bytes, loc: int, base: int) -> str:
+    off, n = _dloc(raw, loc, base)
+    b = raw[off:off + n]
+    z = b.find(b"\0")
+    return (b if z < 0 else b[:z]).decode("latin-1")
+
+
+def _flags(val: int, delim: str, table: list[tuple[Optional[int], str]]) -> str:
+    val &= M64
+    out = []
+    for fval, text in table:
+        fv = -1 if fval is None else fval
+        if not val and fv < 0:
+            out.append(text)
+            val = 0
+            break
+        if fv > 0 and (val & fv) == fv:
+            out.append(text)
+            val &= ~fv
+    s = delim.join(out)
+    if val:
+        s = (s + delim if out else s) + "0x%x" % val
+    return s
+
+
+def _sym(val: int, table: list[tuple[Optional[int], str]]) -> str:
+    v64 = val & M64
+    for fval, text in table:
+        if fval is not None and fval & M64 == v64:
+            return text
+    return "0x%x" % v64
+
+
+def _hex(data: bytes, sep: str) -> str:
+    return sep.join("%02x" % c for c in data)
+
+
+def _ptr(v: int) -> str:
+    v &= M64
+    return "0x%x" % v if v else "(nil)"
+
+
+class _Renderer:
+    """Builds the generated render function for one event."""
+
+    def __init__(self, fmt: EventFormat, ksyms: Any) -> None:
+        self.fmt = fmt
+        self.ksyms = ksyms
+        self.reads: dict[tuple[int, str], str] = {}
+        self.env: dict[str, Any] = {
+            "_s": _s, "_cstr": _cstr, "_getstr": _getstr, "_flags": _flags, "_sym": _sym,
+            "_hex": _hex, "_ptr": _ptr, "_cdiv": _cdiv, "_cmod": _cmod, "M64": M64, "M32": M32,
+            "_ksym": self._ksym, "_dloc": _dloc, "_array": self._array, "_unpack": struct.unpack_from,
+        }
+        self.n = 0
+
+    def _ksym(self, v: int, with_off: bool) -> str:
+        v &= M64
+        if self.ksyms is not None:
+            hit = self.ksyms.lookup(v)
+            if hit is not None:
+                name, off = hit
+                return f"{name}+0x{off:x}" if with_off else name
+        return "0x%x" % v
+
+    @staticmethod
+    def _array(data: bytes, count: int, size: int) -> str:
+        if size not in (1, 2, 4, 8):
+            return ""
+        code = {1: "B", 2: "H", 4: "I", 8: "Q"}[size]
+        n = min(count, len(data) // size) if count >= 0 else 0
+        vals = struct.unpack_from(f"<{n}{code}", data, 0) if n else ()
+        return "{" + ",".join("0x%x" % v for v in vals) + "}"
+
+    def const(self, value: Any) -> str:
+        name = f"_c{self.n}"
+        self.n += 1
+        self.env[name] = value
+        return name
+
+    def read(self, off: int, code: str) -> str:
+        key = (off, code)
+        if key not in self.reads:
+            self.reads[key] = f"_r{len(self.reads)}"
+        return self.reads[key]
+
+    def scalar(self, f: Field, off: int, size: int, signed: bool) -> str:
+        if size not in (1, 2, 4, 8):
+            return "0"
+        code = {1: "b", 2: "h", 4: "i", 8: "q"}[size]
+        return self.read(off, code if signed else code.upper())
+
+    # expression -> (python source, kind) where kind is "int", "str" or "bytes"
+    def gen(self, node: tuple) -> tuple[str, str]:
+        k = node[0]
+        if k == "num":
+            return repr(node[1]), "int"
+        if k == "str":
+            return repr(node[1]), "str"
+        if k == "atom":
+            return "0", "int"  # unknown identifiers (e.g. vmemmap_base) evaluate to 0
+        if k == "field":
+            f = node[1]
+            if f.is_dynamic or f.is_relative:
+                return self.read(f.offset, "I"), "int"
+            if f.is_array:
+                if f.is_string:
+                    return f"_cstr(raw, {f.offset}, {f.size})", "str"
+                return f"raw[{f.offset}:{f.offset + f.size}]", "bytes"
+            return self.scalar(f, f.offset, f.size, f.signed), "int"
+        if k == "index":
+            base, idx = node[1], node[2]
+            if base[0] != "field":
+                raise ParseError("bad index")
+            f = base[1]
+            elem = f.elem_size or 1
+            ival = _fold(idx)
+            if ival is not None and not (f.is_dynamic or f.is_relative):
+                return self.scalar(f, f.offset + ival * elem, elem, f.signed), "int"
+            isrc, _ = self.gen(idx)
+            code = {1: "b", 2: "h", 4: "i", 8: "q"}.get(elem, "q")
+            code = code if f.signed else code.upper()
+            return f"_unpack('<{code}', raw, {f.offset} + ({isrc}) * {elem})[0]", "int"
+        if k == "cast":
+            src, kind = self.gen(node[2])
+            if kind != "int":
+                return src, kind
+            words = node[1]
+            if "*" in words:
+                return f"(({src}) & M64)", "int"
+            t = " ".join(w for w in words if w not in ("const", "volatile"))
+            if t in _CASTS:
+                bits, signed = _CASTS[t]
+                if signed:
+                    return f"_s({src}, {bits})", "int"
+                return f"(({src}) & {hex((1 << bits) - 1)})", "int"
+            return src, kind
+        if k == "un":
+            src, kind = self.gen(node[2])
+            op = node[1]
+            if op == "!":
+                return f"(0 if {src} else 1)", "int"
+            if op == "~":
+                return f"(~({src}) & M64)", "int"
+            return f"({op}({src}))", "int"
+        if k == "bin":
+            op = node[1]
+            a, ka = self.gen(node[2])
+            b, kb = self.gen(node[3])
+            if op == "&&":
+                return f"(1 if ({a}) and ({b}) else 0)", "int"
+            if op == "||":
+                return f"(1 if ({a}) or ({b}) else 0)", "int"
+            if op in ("==", "!="):
+                if ka == "int" and kb == "int":
+                    return f"(1 if (({a}) & M64) {op} (({b}) & M64) else 0)", "int"
+                return f"(1 if ({a}) {op} ({b}) else 0)", "int"
+            if op in ("<", ">", "<=", ">="):
+                return f"(1 if ({a}) {op} ({b}) else 0)", "int"
+            if op == "/":
+                return f"_cdiv({a}, {b})", "int"
+            if op == "%":
+                return f"_cmod({a}, {b})", "int"
+            if op == "<<":
+                return f"((({a}) << (({b}) & 63)) & M64)", "int"
+            if op == ">>":
+                return f"(({a}) >> (({b}) & 63))", "int"
+            return f"(({a}) {op} ({b}))", "int"
+        if k == "cond":
+            c, _ = self.gen(node[1])
+            a, ka = self.gen(node[2])
+            b, kb = self.gen(node[3])
+            return f"(({a}) if ({c}) else ({b}))", ka if ka == kb else "any"
+        if k == "flags":
+            v, _ = self.gen(node[1])
+            table = self.const([(_fold(e), s) for e, s in node[3]])
+            return f"_flags({v}, {node[2]!r}, {table})", "str"
+        if k == "sym":
+            v, _ = self.gen(node[1])
+            table = self.const([(_fold(e), s) for e, s in node[2]])
+            return f"_sym({v}, {table})", "str"
+        if k == "getstr":
+            f = node[1]
+            base = f.offset + 4 if f.is_relative else 0
+            return f"_getstr(raw, {self.read(f.offset, 'I')}, {base})", "str"
+        if k == "dynarr":
+            f = node[1]
+            base = f.offset + 4 if f.is_relative else 0
+            loc = self.read(f.offset, "I")
+            return (f"raw[(({loc}) & 0xFFFF) + {base}:(({loc}) & 0xFFFF) + {base} + (({loc}) >> 16)]",
+                    "bytes")
+        if k == "dynlen":
+            return f"({self.read(node[1].offset, 'I')} >> 16)", "int"
+        if k in ("hex", "hexstr"):
+            buf, kb = self.gen(node[1])
+            n, _ = self.gen(node[2])
+            if kb != "bytes":
+                buf = "b''"
+            sep = " " if k == "hex" else ""
+            return f"_hex(({buf})[:max(0, {n})], {sep!r})", "str"
+        if k == "array":
+            buf, kb = self.gen(node[1])
+            n, _ = self.gen(node[2])
+            size, _ = self.gen(node[3])
+            if kb != "bytes":
+                buf = "b''"
+            return f"_array({buf}, {n}, {size})", "str"
+        if k == "bitmask":
+            raise ParseError("function __get_bitmask not supported")
+        if k == "rec":
+            raise ParseError("bad op token REC")
+        raise ParseError(f"bad op token {k}")
+
+
+_SPEC = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\*|\d+)?(?:\.(?P<prec>\*|\d+))?"
+                   r"(?P<len>hh|h|ll|l|L|z|j|t|q)?(?P<conv>[diouxXcspn%])")
+
+
+def _convert(spec: re.Match, rend: _Renderer, args: list[str], kinds: list[str],
+             text: str, pos: int) -> tuple[str, list[str], int]:
+    """One printf conversion -> (python spec, the arg expressions it consumes, chars of
+    the format consumed after the match for %p extensions)."""
+    flags = spec.group("flags") or ""
+    width = spec.group("width") or ""
+    prec = spec.group("prec")
+    length = spec.group("len") or ""
+    conv = spec.group("conv")
+    used: list[str] = []
+    pyspec = "%" + flags.replace("#", "")
+    if width == "*":
+        used.append(f"_s({args.pop(0)}, 32)")
+        kinds.pop(0)
+    if width:
+        pyspec += width
+    if prec is not None:
+        if prec == "*":
+            used.append(f"_s({args.pop(0)}, 32)")
+            kinds.pop(0)
+        pyspec += "." + prec
+    if not args:
+        return pyspec + "s", used + ["''"], 0
+    a, kind = args.pop(0), kinds.pop(0)
+    wide = length in ("l", "ll", "L", "z", "j", "t", "q")
+    bits = 64 if wide else 16 if length == "h" else 8 if length == "hh" else 32
+    extra = 0
+    if conv in "di":
+        used.append(f"_s({a}, {bits})" if kind == "int" else a)
+        return pyspec + "d", used, 0
+    if conv in "uxXo":
+        mask = hex((1 << bits) - 1)
+        v = f"(({a}) & {mask})" if kind == "int" else a
+        if "#" in flags and conv in "xXo":
+            alt = {"x": "0x", "X": "0X", "o": "0"}[conv]
+            used.append(f"(({alt!r} + format({v}, {conv!r})) if {v} else '0')")
+            return pyspec + "s", used, 0
+        used.append(v)
+        return pyspec + ("d" if conv == "u" else conv), used, 0
+    if conv == "c":
+        used.append(f"chr(({a}) & 0xff)" if kind == "int" else a)
+        return pyspec + "s", used, 0
+    if conv == "s":
+        used.append(a if kind == "str" else f"str({a})")
+        return pyspec + "s", used, 0
+    if conv == "p":
+        ext = re.match(r"[SsFfBR]|[iI][46]c?|[mM]R?|U[bBlL]?|[a-z]+", text[pos:])
+        e = ext.group(0) if ext else ""
+        if e[:1] in ("S", "s", "F", "f", "B"):
+            extra = 1
+            used.append(f"_ksym({a}, {e[:1] in ('S', 'F', 'B')})")
+            return pyspec + "s", used, extra
+        if e[:1] in ("i", "I", "M", "m", "U"):
+            extra = len(e)
+            used.append(_fmt_p_ext(e, a, kind))
+            return pyspec + "s", used, extra
+        if e:
+            extra = len(e)
+        used.append(f"_ptr({a})" if kind == "int" else "'(nil)'")
+        return pyspec + "s", used, extra
+    used.append(a)
+    return pyspec + "s", used, 0
+
+
+def _fmt_p_ext(e: str, a: str, kind: str) -> str:
+    if kind != "bytes":
+        return f"_ptr({a})" if kind == "int" else "''"
+    if e.startswith(("I4", "i4")):
+        return f"'.'.join(str(c) for c in ({a})[:4])"
+    if e[:1] in ("M", "m"):
+        sep = ":" if e[0] == "M" else ""
+        return f"{sep!r}.join('%02x' % c for c in ({a})[:6])"
+    if e.startswith(("I6", "i6")):
+        return f"__import__('ipaddress').IPv6Address(bytes(({a})[:16])).compressed"
+    if e.startswith("U"):
+        return f"str(__import__('uuid').UUID(bytes=bytes(({a})[:16])))"
+    return "''"
+
+
+class PrintFormat:
+    """One event's print_fmt, compiled for rendering and walkable for perf's define_* calls."""
+
+    def __init__(self, fmt: EventFormat, ksyms: Any = None) -> None:
+        self.fmt = fmt
+        self.failed = False
+        self.error_lines: list[str] = []
+        self.args: list[tuple] = []
+        self.format = ""
+        try:
+            self.format, self.args = _Parser(fmt.print_fmt, fmt).top()
+            self.render = self._compile(ksyms)
+        except (ParseError, ValueError, RecursionError, SyntaxError, IndexError) as e:
+            self.failed = True
+            self.error_lines = [f"  [{fmt.full_name}] {e}"]
+            self.render = self._failed_render
+        self._mark_fields()
+
+    def _mark_fields(self) -> None:
+        def visit(node: Any, flag: Optional[str]) -> None:
+            if not isinstance(node, tuple) or not node:
+                return
+            if node[0] == "field" and flag:
+                setattr(node[1], flag, True)
+            if node[0] == "flags":
+                visit(node[1], "is_flag")
+                return
+            if node[0] == "sym":
+                visit(node[1], "is_symbolic")
+                return
+            for child in node[1:]:
+                if isinstance(child, tuple):
+                    visit(child, flag)
+                elif isinstance(child, list):
+                    for c in child:
+                        visit(c, flag)
+        for a in self.args:
+            visit(a, None)
+
+    def _compile(self, ksyms: Any) -> Callable[[bytes], str]:
+        rend = _Renderer(self.fmt, ksyms)
+        srcs, kinds = [], []
+        for a in self.args:
+            s, k = rend.gen(a)
+            srcs.append(s)
+            kinds.append(k)
+        text = self.format
+        out: list[str] = []
+        values: list[str] = []
+        pos = 0
+        while pos < len(text):
+            j = text.find("%", pos)
+            if j < 0:
+                out.append(text[pos:].replace("%", "%%"))
+                break
+            out.append(text[pos:j])
+            m = _SPEC.match(text, j)
+            if m is None:
+                out.append("%%")
+                pos = j + 1
+                continue
+            if m.group("conv") == "%":
+                out.append("%%")
+                pos = m.end()
+                continue
+            pyspec, used, extra = _convert(m, rend, srcs, kinds, text, m.end())
+            out.append(pyspec)
+            values.extend(used)
+            pos = m.end() + extra
+        pyfmt = "".join(out)
+        lines = ["def render(raw):"]
+        if rend.reads:
+            items = sorted(rend.reads.items())
+            fmt = "<"
+            at = 0
+            names = []
+            over = []
+            for (off, code), name in items:
+                if off < at:
+                    over.append((off, code, name))
+                    continue
+                if off > at:
+                    fmt += f"{off - at}x"
+                fmt += code
+                at = off + struct.calcsize("<" + code)
+                names.append(name)
+            rend.env["_S"] = struct.Struct(fmt)
+            lines.append("    try:")
+            lines.append(f"        {', '.join(names)}{',' if len(names) == 1 else ''} = _S.unpack_from(raw, 0)")
+            for off, code, name in over:
+                lines.append(f"        {name} = _unpack('<{code}', raw, {off})[0]")
+            lines.append("    except Exception:")
+            lines.append("        return _short(raw)")
+        tuple_src = "(" + "".join(v + ", " for v in values) + ")"
+        lines.append(f"    return {pyfmt!r} % {tuple_src}")
+        rend.env["_short"] = self._failed_render
+        exec(compile("\n".join(lines), f"<print_fmt {self.fmt.full_name}>", "exec"), rend.env)
+        return rend.env["render"]
+
+    def _failed_render(self, raw: bytes) -> str:
+        """perf's fallback for a format it could not parse: every field as name=value."""
+        parts = ["[FAILED TO PARSE]"]
+        for f in self.fmt.fields:
+            parts.append(f" {f.name}={_field_text(f, raw)}")
+        return "".join(parts)
+
+    # -- perf's define_* walk -------------------------------------------------------
+
+    _current_field = ""
+
+    def walk_defines(self, flag_field: Callable, flag_value: Callable, symbolic_field: Callable,
+                     symbolic_value: Callable, event_name: str) -> None:
+        """Call perf's define_* callbacks for this event as perf 6.1 does."""
+
+        class _Stop(Exception):
+            pass
+
+        def visit(node: tuple) -> None:
+            k = node[0]
+            if k == "field":
+                PrintFormat._current_field = node[1].name
+            elif k == "num":
+                flag_value(event_name, PrintFormat._current_field, 0, node[2])
+            elif k == "str":
+                flag_value(event_name, PrintFormat._current_field, 0, node[1])
+            elif k == "atom":
+                flag_value(event_name, PrintFormat._current_field, 0, node[1])
+            elif k == "flags":
+                visit(node[1])
+                cur = PrintFormat._current_field
+                flag_field(event_name, cur, node[2])
+                for e, s in node[3]:
+                    flag_value(event_name, cur, _perf_eval(e), s)
+            elif k == "sym":
+                visit(node[1])
+                cur = PrintFormat._current_field
+                symbolic_field(event_name, cur)
+                for e, s in node[2]:
+                    symbolic_value(event_name, cur, _perf_eval(e), s)
+            elif k in ("un", "cast"):
+                visit(node[2])
+            elif k in ("bin",):
+                visit(node[2])
+                visit(node[3])
+            elif k == "index":
+                visit(node[1])
+                visit(node[2])
+            elif k == "cond":
+                visit(node[1])
+                visit(node[2])
+                visit(node[3])
+            elif k in ("hex", "hexstr"):
+                visit(node[1])
+                visit(node[2])
+            elif k == "array":
+                visit(node[1])
+                visit(node[2])
+                visit(node[3])
+            elif k == "getstr":
+                pass
+            else:  # dynamic arrays, bitmasks, functions: perf stops the walk here
+                raise _Stop
+
+        try:
+            for a in self.args:
+                visit(a)
+        except _Stop:
+            pass
+
+
+def _field_text(f: Field, raw: bytes) -> str:
+    """A field's value as perf prints it after [FAILED TO PARSE]."""
+    try:
+        if f.is_dynamic or f.is_relative:
+            loc = struct.unpack_from("<I", raw, f.offset)[0]
+            if f.is_string:
+                return _getstr(raw, loc, f.offset + 4 if f.is_relative else 0)
+            if not f.is_array:
+                return str(loc)
+            off, n = _dloc(raw, loc, f.offset + 4 if f.is_relative else 0)
+            return "ARRAY[" + ", ".join("%02x" % c for c in raw[off:off + n]) + "]"
+        if f.is_array:
+            if f.is_string:
+                return _cstr(raw, f.offset, f.size)
+            return "ARRAY[" + ", ".join("%02x" % c for c in raw[f.offset:f.offset + f.size]) + "]"
+        if f.size not in (1, 2, 4, 8):
+            return "0"
+        v = int.from_bytes(raw[f.offset:f.offset + f.size], "little", signed=f.signed)
+        if f.is_long or f.is_pointer:
+            return "0x%x" % (v & M64)
+        return str(v)
+    except struct.error:
+        return ""
