@@ -3,6 +3,7 @@ it out (comm, tid, [cpu], secs.usecs, event name, rendered print_fmt)."""
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Callable, Optional, TextIO
 
 from scripthost.engine.attrs import Evsel
@@ -52,6 +53,9 @@ class DefaultPrinter(Consumer):
             return None  # sampled (non-tracepoint) events: see the samples issue
         render = self._renderer(ev)
         ns = self.ns
+        fused = self._fused(ev, name) if not ns else None
+        if fused is not None:
+            return fused
         fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
         if fast is not None and not ns:
             raw_off = ev.fixed_layout["raw"][0]
@@ -85,6 +89,40 @@ class DefaultPrinter(Consumer):
             parts.append("%s: %s\n" % (name, render(smp[6] or b"")))
             write("".join(parts))
         return h_general
+
+    def _fused(self, ev: Evsel, name: str) -> Optional[Callable[[tuple], Any]]:
+        """One generated function per event: a single Struct reads the sample's
+        tid/time/cpu and the tracepoint fields, and one ``%`` formats the line."""
+        self._renderer(ev)
+        pf = self._formats.get(ev.tp_format.id) if ev.tp_format is not None else None
+        if pf is None or pf.failed or pf.compiled is None:
+            return None
+        comp = pf.compiled
+        rfmt, names, over = comp.struct_reads()
+        s = ev.fixed_struct(["tid", "time", "cpu", "raw_size"], extra=rfmt)
+        if s is None:
+            return None
+        raw_off = ev.fixed_layout["raw"][0]
+        env = dict(comp.env)
+        env.update(S=s, comms=self.session.comms, write=self.out.write, struct=struct,
+                   _render=pf.render)
+        line = "%16s %5d [%03d] %5d.%06d: " + name.replace("%", "%%") + ": " + comp.pyfmt + "\n"
+        targets = ", ".join(["tid", "t", "cpu", "rs"] + names)
+        src = ["def h(item):", "    pos = item[1]", "    buf = item[2]",
+               f"    {targets} = S.unpack_from(buf, pos)"]
+        if comp.uses_raw or over:
+            src.append(f"    raw = buf[pos + {raw_off}:pos + {raw_off} + rs]")
+        if over:
+            src.append("    try:")
+            for off, code, var in over:
+                src.append(f"        {var} = struct.unpack_from('<{code}', raw, {off})[0]")
+            src.append("    except struct.error:")
+            src.append("        raw = None")
+        src += ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
+        vals = ", ".join(["c", "tid", "cpu", "t // 1000000000", "t % 1000000000 // 1000"] + comp.values)
+        src.append(f"    write({line!r} % ({vals},))")
+        exec(compile("\n".join(src), f"<line {ev.tp_format.full_name}>", "exec"), env)
+        return env["h"]
 
     def end(self, session: Session) -> None:
         self.out.flush()

@@ -469,6 +469,7 @@ class _Renderer:
         self.fmt = fmt
         self.ksyms = ksyms
         self.reads: dict[tuple[int, str], str] = {}
+        self.read_codes: dict[str, str] = {}
         self.env: dict[str, Any] = {
             "_s": _s, "_cstr": _cstr, "_getstr": _getstr, "_flags": _flags, "_sym": _sym,
             "_hex": _hex, "_ptr": _ptr, "_cdiv": _cdiv, "_cmod": _cmod, "M64": M64, "M32": M32,
@@ -503,7 +504,9 @@ class _Renderer:
     def read(self, off: int, code: str) -> str:
         key = (off, code)
         if key not in self.reads:
-            self.reads[key] = f"_r{len(self.reads)}"
+            name = f"_r{len(self.reads)}"
+            self.reads[key] = name
+            self.read_codes[name] = code
         return self.reads[key]
 
     def scalar(self, f: Field, off: int, size: int, signed: bool) -> str:
@@ -665,12 +668,19 @@ def _convert(spec: re.Match, rend: _Renderer, args: list[str], kinds: list[str],
     wide = length in ("l", "ll", "L", "z", "j", "t", "q")
     bits = 64 if wide else 16 if length == "h" else 8 if length == "hh" else 32
     extra = 0
+    read_code = rend.read_codes.get(a)  # a bare field read needs no coercion when it fits
     if conv in "di":
-        used.append(f"_s({a}, {bits})" if kind == "int" else a)
+        if read_code is not None and _fits(read_code, bits, True):
+            used.append(a)
+        else:
+            used.append(f"_s({a}, {bits})" if kind == "int" else a)
         return pyspec + "d", used, 0
     if conv in "uxXo":
         mask = hex((1 << bits) - 1)
-        v = f"(({a}) & {mask})" if kind == "int" else a
+        if read_code is not None and _fits(read_code, bits, False):
+            v = a
+        else:
+            v = f"(({a}) & {mask})" if kind == "int" else a
         if "#" in flags and conv in "xXo":
             alt = {"x": "0x", "X": "0X", "o": "0"}[conv]
             used.append(f"(({alt!r} + format({v}, {conv!r})) if {v} else '0')")
@@ -702,6 +712,18 @@ def _convert(spec: re.Match, rend: _Renderer, args: list[str], kinds: list[str],
     return pyspec + "s", used, 0
 
 
+_CODE_RANGE = {"b": (8, True), "h": (16, True), "i": (32, True), "q": (64, True),
+               "B": (8, False), "H": (16, False), "I": (32, False), "Q": (64, False)}
+
+
+def _fits(code: str, bits: int, signed: bool) -> bool:
+    """Whether every value a struct code reads prints unchanged under a C conversion."""
+    cbits, csigned = _CODE_RANGE[code]
+    if signed:
+        return cbits < bits or (cbits == bits and csigned)
+    return not csigned and cbits <= bits
+
+
 def _fmt_p_ext(e: str, a: str, kind: str) -> str:
     if kind != "bytes":
         return f"_ptr({a})" if kind == "int" else "''"
@@ -717,6 +739,32 @@ def _fmt_p_ext(e: str, a: str, kind: str) -> str:
     return "''"
 
 
+class _Compiled:
+    """A compiled print_fmt, for callers that fuse it into a larger format:
+    ``pyfmt % tuple(eval(v) for v in values)`` is the rendered text, where the
+    values read ``raw`` and the variables in ``struct_reads``."""
+
+    def __init__(self, pyfmt: str, values: list[str], rend: _Renderer) -> None:
+        self.pyfmt = pyfmt
+        self.values = values
+        self.env = rend.env
+        self.uses_raw = any("raw" in v for v in values)
+
+    def struct_reads(self) -> tuple[str, list[str], list[tuple[int, str, str]]]:
+        """(struct format from raw offset 0, variable names in order, overlapping reads)."""
+        fmt, names, over, at = "<", [], [], 0
+        for (off, code), name in sorted(self._reads.items()):
+            if off < at:
+                over.append((off, code, name))
+                continue
+            if off > at:
+                fmt += f"{off - at}x"
+            fmt += code
+            at = off + struct.calcsize("<" + code)
+            names.append(name)
+        return fmt, names, over
+
+
 class PrintFormat:
     """One event's print_fmt, compiled for rendering and walkable for perf's define_* calls."""
 
@@ -726,6 +774,7 @@ class PrintFormat:
         self.error_lines: list[str] = []
         self.args: list[tuple] = []
         self.format = ""
+        self.compiled: Optional[_Compiled] = None
         try:
             self.format, self.args = _Parser(fmt.print_fmt, fmt).top()
             self.render = self._compile(ksyms)
@@ -787,6 +836,8 @@ class PrintFormat:
             values.extend(used)
             pos = m.end() + extra
         pyfmt = "".join(out)
+        self.compiled = _Compiled(pyfmt, values, rend)
+        self.compiled._reads = rend.reads
         lines = ["def render(raw):"]
         if rend.reads:
             items = sorted(rend.reads.items())
