@@ -162,6 +162,9 @@ def live_main(half: Optional[str], name: Optional[str], args: list[str], *,
     if name is None:
         raise ScripthostError(f"`scripthost trace {half}` needs a script name (see `scripthost trace -l`)")
     script = find_script(name)
+    if script.origin == "perf" and not os.environ.get("PERF_EXEC_PATH"):
+        # perf's scripts load perf's own helper libraries, as under `perf script`
+        os.environ["PERF_EXEC_PATH"] = str(script.path.parents[2])
     if half == "record":
         to_stdout = "-o" not in args and (_stdin_is_pipe() or not sys.stdout.isatty()) and \
             stat.S_ISFIFO(os.fstat(1).st_mode)
