@@ -40,6 +40,10 @@ def tracefs_root() -> str:
     for d in _mounted() + list(_CANDIDATES):
         if os.path.isdir(os.path.join(d, "events")):
             return d
+        if os.path.isdir(d) and not os.access(d, os.R_OK | os.X_OK):
+            from scripthost.collect.perf_event import permission_hint
+            raise ScripthostError(permission_hint().replace("no permission to trace",
+                                                            f"no permission to read {d}"))
     if os.geteuid() == 0:
         os.makedirs(_CANDIDATES[0], exist_ok=True)
         rc = os.system(f"mount -t tracefs nodev {_CANDIDATES[0]} >/dev/null 2>&1")
