@@ -95,3 +95,37 @@ def test_perf_python_script_identical(key: str, mode: str, recordings: dict) -> 
         assert ours.returncode == 0, ours.stderr.decode()[-2000:]
     else:
         assert ours.returncode != 0
+
+
+_BANNER = re.compile(rb"\AInstall the audit-libs-python package.*?  etc\.\n\n", re.S)
+# perf's table rows, with the syscall-name column as each script formats it
+_ROWS = [(re.compile(rb"(?m)^(\d+) +(\d+)$"), "%-40s  %10d"),
+         (re.compile(rb"(?m)^  (\d+) +(\d+)$"), "  %-38s  %10d"),
+         (re.compile(rb"(?m)^  syscall: (\d+) *$"), "  syscall: %-16s")]
+
+
+def _with_names(perf_out: bytes) -> bytes:
+    """perf's output as it reads once syscall numbers are names (and no audit banner)."""
+    from scripthost.syscalls import syscall_name
+    out = _BANNER.sub(b"", perf_out)
+    for rx, fmt in _ROWS:
+        def repl(m: re.Match) -> bytes:
+            vals = [syscall_name(int(m.group(1)))] + [int(g) for g in m.groups()[1:]]
+            return (fmt % tuple(vals)).encode()
+        out = rx.sub(repl, out)
+    return out
+
+
+@can_record
+@pytest.mark.parametrize("key", ["syscall-counts", "syscall-counts-by-pid", "failed-syscalls-by-pid"])
+def test_our_helper_libraries_same_numbers_with_names(key: str, recordings: dict) -> None:
+    fdata, _ = recordings[key]
+    script = _script_path(key)
+    theirs = perf("script", "-i", str(fdata), "-s", script, env={"PERF_EXEC_PATH": PERF_EXEC})
+    env = {k: v for k, v in os.environ.items() if k != "PERF_EXEC_PATH"}
+    import subprocess
+    ours = subprocess.run([sys.executable, "-m", "scripthost", "trace", "-i", str(fdata), "-s", script],
+                          capture_output=True, env=env, timeout=300)
+    assert ours.returncode == 0, ours.stderr.decode()[-2000:]
+    assert b"audit" not in ours.stdout
+    assert ours.stdout == _with_names(theirs.stdout)
