@@ -1,0 +1,69 @@
+"""Our script library: manifests, perf-compatible tables, and a BCC-style smoke
+test that runs every script live under a timeout and SIGINT."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib
+
+from conftest import IS_ROOT, PERF_EXEC, can_record, perf, scripthost, tracefs_dir
+
+ROOT = Path(__file__).resolve().parent.parent / "scripts"
+MANIFESTS = sorted(ROOT.glob("*/*.toml"))
+WORKLOAD = str(Path(__file__).parent / "workload.py")
+
+
+@pytest.mark.parametrize("toml", MANIFESTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_manifest_is_complete(toml: Path) -> None:
+    data = tomllib.loads(toml.read_text())
+    assert data["description"] and isinstance(data.get("args", ""), str)
+    assert data["events"] and all(":" in e for e in data["events"])
+    scripts = [toml.with_suffix(ext) for ext in (".py", ".pl", ".lua")]
+    assert any(s.exists() for s in scripts), f"no script beside {toml}"
+
+
+@pytest.mark.parametrize("script", sorted(ROOT.glob("python/*.py")), ids=lambda p: p.name)
+def test_python_script_compiles_with_usage_header(script: Path) -> None:
+    src = script.read_text()
+    compile(src, str(script), "exec")
+    assert src.lstrip().startswith('"""') and "usage:" in src.split('"""')[1]
+
+
+@can_record
+@pytest.mark.parametrize("name", ["syscall-counts", "syscall-counts-by-pid", "failed-syscalls-by-pid"])
+def test_our_tables_equal_perfs_scripts_under_our_libraries(name: str, tmp_path: Path) -> None:
+    data = tmp_path / "rec.data"
+    ev = "raw_syscalls:sys_exit" if name.startswith("failed") else "raw_syscalls:sys_enter"
+    r = perf("record", "-q", "-e", ev, "-a", "-o", str(data), "--", sys.executable, WORKLOAD,
+             "getppid=50", "failed_opens=7")
+    assert r.returncode == 0
+    ours = scripthost("trace", "-i", str(data), "-s", str(ROOT / "python" / f"{name}.py"))
+    theirs = scripthost("trace", "-i", str(data), "-s", f"{PERF_EXEC}/scripts/python/{name}.py")
+    assert ours.returncode == 0 and ours.stdout == theirs.stdout
+
+
+LIVE = [(p.stem, p.suffix) for p in sorted(ROOT.glob("*/*.toml"))]
+
+
+@pytest.mark.skipif(not IS_ROOT or tracefs_dir() is None, reason="live tracing needs root and tracefs")
+@pytest.mark.parametrize("name", sorted({n for n, _ in LIVE}))
+def test_every_script_runs_live_and_stops_on_sigint(name: str) -> None:
+    args = ["python3"] if name == "rw-by-file" else []
+    p = subprocess.Popen([sys.executable, "-m", "scripthost", "trace", name, *args],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2.5)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err.decode()[-2000:]
+    assert out.strip(), err.decode()
+    assert b"Traceback" not in err
