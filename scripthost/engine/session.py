@@ -490,7 +490,7 @@ class Session:
         if rtype == R.COMM:
             if len(body) >= _COMM_BODY:
                 tid = U32.unpack_from(body, 4)[0]
-                self.comms[tid] = body[8:].split(b"\0", 1)[0].decode("utf-8", "replace")
+                self.comms[tid] = body[8:].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
         elif rtype == R.FORK:
             if len(body) >= 16:
                 tid = U32.unpack_from(body, 8)[0]

@@ -1,0 +1,179 @@
+# scripthost's Perl bridge: runs a perf Perl trace script in this perl and
+# calls its handlers with perf's argument list, for events that scripthost
+# sends on stdin in length-prefixed binary batches.
+#
+# usage (by scripthost only): perl bridge.pl CONTEXT_PM CONTROL_FD SCRIPT [ARGS...]
+#
+# Batch: u32 length, then records, each starting with a type byte:
+#   'D' u16 id, name, n fields, then per field: name, kind (n=number, s=string,
+#       d=data_loc string, r=rel_loc string, z=zero), offset, size, signed
+#       and the offsets of common_preempt_count / common_flags / common_lock_depth
+#   'W' define_* call: u8 which, strings event, field, i64 value, string text
+#   'E' u16 id, u32 cpu, u32 secs, u32 nsecs, comm, raw
+#   'B' trace_begin   'X' trace_end   'T' trace_interval   'L' trace_lost: kind, u64 count
+# Strings are u16 length + bytes; raw is u32 length + bytes.
+use strict;
+use warnings;
+no warnings "once";
+
+my ($context_pm, $control_fd, $script, @args) = @ARGV;
+$SIG{INT} = 'IGNORE';    # Ctrl-C is scripthost's to handle; it sends trace_end
+$SIG{PIPE} = 'DEFAULT';
+
+# Our pure-Perl Context must win over perf's XS one, whatever `use lib` says.
+require $context_pm;
+$INC{'Perf/Trace/Context.pm'} = $context_pm;
+
+open(my $control, '>&=', $control_fd) or die "scripthost bridge: control fd: $!\n";
+binmode STDIN;
+
+@ARGV = @args;
+$0 = $script;
+{
+    package main;
+    my $ok = do $script;
+    if (!defined $ok && $@) {
+        print STDERR $@;
+        exit 255;
+    }
+    if (!defined $ok && $!) {
+        print STDERR "Can't open perl script \"$script\": $!\n";
+        exit 255;
+    }
+}
+
+my $interval = $main::SCRIPTHOST_INTERVAL // 0;
+my $has_process_event = defined &main::process_event ? 1 : 0;
+print $control "ok $interval $has_process_event\n";
+close $control;
+
+my (%handler, %plan, %name_of, %common);
+my $unhandled = defined &main::trace_unhandled ? \&main::trace_unhandled : undef;
+my $nevents = 0;
+
+sub call_main {
+    my $sub = shift;
+    no strict 'refs';
+    my $f = \&{"main::$sub"};
+    $f->(@_) if defined &{"main::$sub"};
+}
+
+sub read_full {
+    my ($n) = @_;
+    my $buf = '';
+    while (length($buf) < $n) {
+        my $r = sysread(STDIN, $buf, $n - length($buf), length($buf));
+        if (!defined $r) {
+            next if $!{EINTR};
+            die "scripthost bridge: read: $!\n";
+        }
+        return undef if $r == 0;
+    }
+    return $buf;
+}
+
+sub define_event {
+    my ($buf, $pos) = @_;
+    my ($id, $name, $n) = unpack("\@$pos S< S</a S<", $buf);
+    $pos += 2 + 2 + length($name) + 2;
+    my @fields;
+    for (1 .. $n) {
+        my ($fname, $kind, $off, $size, $signed) = unpack("\@$pos S</a a S< S< C", $buf);
+        $pos += 2 + length($fname) + 1 + 2 + 2 + 1;
+        push @fields, [$kind, $off, $size, $signed];
+    }
+    my ($pc_off, $flags_off, $lock_off) = unpack("\@$pos s< s< s<", $buf);
+    $pos += 6;
+    # one unpack template for every numeric field, strings handled after
+    my @tmpl;
+    my @steps;
+    for my $f (@fields) {
+        my ($kind, $off, $size, $signed) = @$f;
+        if ($kind eq 'n') {
+            my $code = $size == 1 ? 'C' : $size == 2 ? 'S<' : $size == 4 ? 'L<'
+                     : ($signed ? 'q<' : 'Q<');
+            push @tmpl, "\@$off $code";
+            push @steps, ['n'];
+        } elsif ($kind eq 's') {
+            push @tmpl, "\@$off Z*";
+            push @steps, ['n'];
+        } elsif ($kind eq 'd' || $kind eq 'r') {
+            push @tmpl, "\@$off L<";
+            push @steps, [$kind, $off];
+        } else {
+            push @steps, ['z'];
+        }
+    }
+    $plan{$id} = [join(' ', '@4 l<', @tmpl), \@steps];
+    $common{$id} = [$pc_off, $flags_off, $lock_off];
+    $name_of{$id} = $name;
+    my ($sys, $ev) = split /::/, $name, 2;
+    no strict 'refs';
+    $handler{$id} = defined &{"${sys}::${ev}"} ? \&{"${sys}::${ev}"} : $unhandled;
+    return $pos;
+}
+
+sub fields_of {
+    my ($id, $raw) = @_;
+    my ($tmpl, $steps) = @{ $plan{$id} };
+    my ($pid, @vals) = unpack($tmpl, $raw);
+    my @out;
+    my $i = 0;
+    for my $s (@$steps) {
+        my $k = $s->[0];
+        if ($k eq 'n') {
+            push @out, $vals[$i++];
+        } elsif ($k eq 'z') {
+            push @out, 0;
+        } else {
+            my $loc = $vals[$i++];
+            my $off = ($loc & 0xffff) + ($k eq 'r' ? $s->[1] + 4 : 0);
+            push @out, unpack("\@$off Z*", $raw);
+        }
+    }
+    return ($pid, @out);
+}
+
+while (1) {
+    my $hdr = read_full(4);
+    last if !defined $hdr;
+    my $len = unpack("L<", $hdr);
+    my $buf = read_full($len);
+    die "scripthost bridge: batch cut short\n" if !defined $buf;
+    my $pos = 0;
+    while ($pos < $len) {
+        my $type = substr($buf, $pos, 1);
+        $pos++;
+        if ($type eq 'E') {
+            my ($id, $cpu, $secs, $nsecs, $comm, $raw) = unpack("\@$pos S< L< L< L< S</a L</a", $buf);
+            $pos += 2 + 12 + 2 + length($comm) + 4 + length($raw);
+            my $h = $handler{$id} or next;
+            my ($pid, @fields) = fields_of($id, $raw);
+            my $c = $common{$id};
+            @Perf::Trace::Context::current = map { $_ >= 0 ? unpack("\@$_ C", $raw) : 0 } @$c;
+            $h->($name_of{$id}, ++$nevents, $cpu, $secs, $nsecs, $pid, $comm, [], @fields);
+        } elsif ($type eq 'D') {
+            $pos = define_event($buf, $pos);
+        } elsif ($type eq 'W') {
+            my ($which, $ev, $field, $value, $text) = unpack("\@$pos C S</a S</a q< S</a", $buf);
+            $pos += 1 + 2 + length($ev) + 2 + length($field) + 8 + 2 + length($text);
+            if ($which == 0) { call_main('define_flag_field', $ev, $field, $text); }
+            elsif ($which == 1) { call_main('define_flag_value', $ev, $field, $value, $text); }
+            elsif ($which == 2) { call_main('define_symbolic_field', $ev, $field); }
+            else { call_main('define_symbolic_value', $ev, $field, $value, $text); }
+        } elsif ($type eq 'B') {
+            call_main('trace_begin');
+        } elsif ($type eq 'X') {
+            call_main('trace_end');
+        } elsif ($type eq 'T') {
+            call_main('trace_interval');
+        } elsif ($type eq 'L') {
+            my ($kind, $count) = unpack("\@$pos S</a Q<", $buf);
+            $pos += 2 + length($kind) + 8;
+            call_main('trace_lost', $kind, $count);
+        } else {
+            die "scripthost bridge: unknown record type '$type'\n";
+        }
+    }
+}
+exit 0;

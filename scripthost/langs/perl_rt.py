@@ -1,0 +1,225 @@
+"""Perl scripts through a subprocess bridge to the system `perl`.
+
+One perl process per run loads the script (scripthost/langs/perl/bridge.pl);
+events cross its stdin as length-prefixed binary batches (nothing is quoted
+into Perl source, so every byte of a comm or string arrives intact) and the
+bridge decodes the raw tracepoint data with unpack templates built once per
+event.  perl's stdout and stderr are ours, so its output order is its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import struct
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from scripthost.engine.attrs import Evsel
+from scripthost.engine.session import Session
+from scripthost.errors import ScripthostError
+from scripthost.langs.base import Runtime, ScriptError, exec_path, own_exec_path
+
+__all__ = ["PerlRuntime"]
+
+BRIDGE = Path(__file__).resolve().parent / "perl" / "bridge.pl"
+BATCH = 1 << 16
+_EVENT = struct.Struct("<cHIII")
+
+
+def _s(text: str | bytes) -> bytes:
+    b = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    return struct.pack("<H", len(b)) + b
+
+
+def _field_kind(f: Any) -> str:
+    if f.is_string and f.is_dynamic:
+        return "d"
+    if f.is_string and f.is_relative:
+        return "r"
+    if f.is_string and f.is_array:
+        return "s"
+    if f.size in (1, 2, 4, 8) and not (f.is_array and not f.is_dynamic and not f.is_relative):
+        return "n"
+    return "z"
+
+
+class PerlRuntime(Runtime):
+    """Runs a Perl trace script in a `perl` child process."""
+
+    language = "perl"
+
+    def __init__(self, script: str, args: list[str]) -> None:
+        super().__init__(script, args)
+        self.proc: Optional[subprocess.Popen] = None
+        self.buf = bytearray()
+        self.session: Optional[Session] = None
+        self._ids: dict[int, int] = {}
+        self.has_process_event = False
+
+    def helper_pids(self) -> list[int]:
+        return [self.proc.pid] if self.proc is not None else []
+
+    # -- life cycle ------------------------------------------------------------------
+
+    def load(self) -> None:
+        perl = shutil.which("perl")
+        if perl is None:
+            raise ScripthostError("perl is not installed: install it (e.g. `apt-get install perl`) "
+                                  "to run Perl trace scripts")
+        if not os.path.exists(self.script):
+            raise ScripthostError(f"cannot open perl script {self.script!r}: no such file "
+                                  "(`scripthost trace -l` lists installed scripts)")
+        ctx = own_exec_path() / "scripts" / "perl" / "Perf-Trace-Util" / "lib" / "Perf" / "Trace" / "Context.pm"
+        env = dict(os.environ, PERF_EXEC_PATH=exec_path())
+        r, w = os.pipe()
+        try:
+            self.proc = subprocess.Popen([perl, str(BRIDGE), str(ctx), str(w), self.script, *self.args],
+                                         stdin=subprocess.PIPE, pass_fds=(w,), env=env)
+        finally:
+            os.close(w)
+        with os.fdopen(r, "rb") as control:
+            line = control.readline().split()
+        if not line or line[0] != b"ok":
+            rc = self.proc.wait()
+            self.proc = None
+            raise ScriptError(f"error running perl script {self.script}", rc if rc > 0 else 255)
+        self.interval_ns = int(float(line[1]) * 1e9) if float(line[1]) > 0 else 0
+        self.has_process_event = line[2] == b"1"
+
+    def _send(self, force: bool = False) -> None:
+        if not self.buf or (not force and len(self.buf) < BATCH):
+            return
+        data = struct.pack("<I", len(self.buf)) + self.buf
+        self.buf = bytearray()
+        try:
+            assert self.proc is not None and self.proc.stdin is not None
+            self.proc.stdin.write(data)
+            if force:
+                self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self._died()
+
+    def _died(self) -> None:
+        assert self.proc is not None
+        rc = self.proc.wait()
+        self.proc = None
+        raise ScriptError(f"the perl script {self.script} stopped (exit status {rc}); "
+                          "its own message is above", rc if rc > 0 else 1)
+
+    def close(self) -> None:
+        p = self.proc
+        if p is None:
+            return
+        self.proc = None
+        try:
+            if p.stdin is not None:
+                p.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    # -- Consumer hooks --------------------------------------------------------------
+
+    def begin(self, session: Session) -> None:
+        self.session = session
+        self.buf += b"B"
+        self._send(force=True)
+
+    def lost(self, kind: str, count: int) -> None:
+        self.buf += b"L" + _s(kind) + struct.pack("<Q", count)
+
+    def tick(self, now_ns: int) -> None:
+        self.buf += b"T"
+        self._send(force=True)
+
+    def end(self, session: Session) -> None:
+        self.buf += b"X"
+        self._send(force=True)
+        p = self.proc
+        if p is not None:
+            try:
+                p.stdin.close()  # type: ignore[union-attr]
+            except (BrokenPipeError, OSError):
+                pass
+            rc = p.wait()
+            self.proc = None
+            if rc != 0:
+                raise ScriptError(f"the perl script {self.script} exited with status {rc}", rc)
+
+    def handler(self, ev: Evsel) -> Optional[Callable[[tuple], Any]]:
+        fmt = ev.tp_format
+        if not ev.is_tracepoint or fmt is None:
+            return None
+        pid = len(self._ids)
+        self._ids[fmt.id] = pid
+        name = f"{fmt.system}::{fmt.name}"
+        rec = bytearray(b"D" + struct.pack("<H", pid) + _s(name) + struct.pack("<H", len(fmt.fields)))
+        for f in fmt.fields:
+            rec += _s(f.name) + _field_kind(f).encode() + struct.pack("<HHB", f.offset, f.size, int(f.signed))
+        offs = []
+        for cname in ("common_preempt_count", "common_flags", "common_lock_depth"):
+            cf = fmt.field(cname)
+            offs.append(cf.offset if cf is not None else -1)
+        rec += struct.pack("<hhh", *offs)
+        self.buf += rec
+        self._walk(fmt, name)
+        return self._event_encoder(ev, pid)
+
+    def _walk(self, fmt: Any, name: str) -> None:
+        from scripthost.engine.printfmt import PrintFormat
+        buf = self.buf
+
+        def flag_field(ev: str, field: str, delim: str) -> None:
+            buf.extend(b"W\x00" + _s(ev) + _s(field) + struct.pack("<q", 0) + _s(delim))
+
+        def flag_value(ev: str, field: str, value: int, text: str) -> None:
+            buf.extend(b"W\x01" + _s(ev) + _s(field) + struct.pack("<q", _i64(value)) + _s(text))
+
+        def sym_field(ev: str, field: str) -> None:
+            buf.extend(b"W\x02" + _s(ev) + _s(field) + struct.pack("<q", 0) + _s(""))
+
+        def sym_value(ev: str, field: str, value: int, text: str) -> None:
+            buf.extend(b"W\x03" + _s(ev) + _s(field) + struct.pack("<q", _i64(value)) + _s(text))
+        PrintFormat(fmt, None).walk_defines(flag_field, flag_value, sym_field, sym_value, name)
+
+    def _event_encoder(self, ev: Evsel, pid: int) -> Callable[[tuple], Any]:
+        comms = self.session.comms  # type: ignore[union-attr]
+        rt = self
+        pack = _EVENT.pack
+        fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
+        raw_off = ev.fixed_layout.get("raw", (0, ""))[0]
+        parse = ev.parse
+        pack_i = struct.Struct("<I").pack
+
+        def h(item: tuple) -> None:
+            pos = item[1]
+            buf = item[2]
+            if fast is not None:
+                tid, t, cpu, rs = fast.unpack_from(buf, pos)
+                raw = buf[pos + raw_off:pos + raw_off + rs]
+            else:
+                smp = parse(buf, pos)
+                t, cpu, tid, raw = smp[0], smp[1], smp[3], smp[6] or b""
+            c = comms.get(tid)
+            cb = (c if c is not None else ":%d" % tid).encode("utf-8", "surrogateescape")
+            out = rt.buf
+            out += pack(b"E", pid, cpu, t // 1000000000, t % 1000000000)
+            out += len(cb).to_bytes(2, "little")
+            out += cb
+            out += pack_i(len(raw))
+            out += raw
+            if len(out) >= BATCH:
+                rt._send()
+        return h
+
+
+def _i64(v: int) -> int:
+    v &= (1 << 64) - 1
+    return v - (1 << 64) if v >> 63 else v
