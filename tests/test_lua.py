@@ -1,0 +1,89 @@
+"""Lua runtime: each Lua script prints what its Python original prints over the
+same recording (file and pipe), Lua errors show the Lua traceback, and Lua
+scripts run live."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, IS_ROOT, can_record, perf, scripthost, tracefs_dir
+
+pytest.importorskip("lupa", reason="lupa is not installed")
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+WORKLOAD = str(Path(__file__).parent / "workload.py")
+ON_SMALL = ["syscall-counts", "syscall-counts-by-pid", "failed-syscalls-by-pid", "sctop", "wakeup-latency"]
+
+
+def _both(name: str, inp: list[str], data: bytes | None = None, args: tuple = ()) -> None:
+    py = scripthost("trace", *inp, "-s", str(SCRIPTS / "python" / f"{name}.py"), *args, input=data)
+    lua = scripthost("trace", *inp, "-s", str(SCRIPTS / "lua" / f"{name}.lua"), *args, input=data)
+    assert py.returncode == 0 and lua.returncode == 0, lua.stderr.decode()
+    assert lua.stdout == py.stdout
+    assert len(py.stdout.splitlines()) > 3
+
+
+@pytest.mark.parametrize("name", ON_SMALL)
+def test_lua_script_equals_python_original(name: str) -> None:
+    _both(name, ["-i", str(DATA / "engine" / "small.data")])
+    _both(name, ["-i", "-"], (DATA / "engine" / "small.pipe").read_bytes())
+    if name in ("syscall-counts", "syscall-counts-by-pid"):
+        _both(name, ["-i", str(DATA / "engine" / "small.data")], args=("sh",))
+
+
+@can_record
+@pytest.mark.parametrize("name", ["rw-by-pid", "rwtop"])
+def test_rw_lua_scripts_equal_python(name: str, tmp_path: Path) -> None:
+    data = tmp_path / "rw.data"
+    r = perf("record", "-q", "-e", "syscalls:sys_enter_read", "-e", "syscalls:sys_exit_read",
+             "-e", "syscalls:sys_enter_write", "-e", "syscalls:sys_exit_write", "-a", "-o", str(data),
+             "--", sys.executable, WORKLOAD, "reads=200")
+    assert r.returncode == 0
+    _both(name, ["-i", str(data)])
+
+
+def test_lua_error_shows_lua_traceback_and_exits_nonzero(tmp_path: Path) -> None:
+    script = tmp_path / "bad.lua"
+    script.write_text("function trace_end() print('end ran') end\n"
+                      "local function helper(x)\n  error('boom ' .. x)\nend\n"
+                      "function raw_syscalls__sys_enter(...)\n  helper('here')\nend\n")
+    r = scripthost("trace", "-i", str(DATA / "engine" / "small.data"), "-s", str(script))
+    assert r.returncode != 0
+    err = r.stderr.decode()
+    assert "bad.lua:3: boom here" in err and "stack traceback" in err and "Traceback (most recent" not in err
+    assert b"end ran" not in r.stdout
+
+
+def test_lua_syntax_error_is_one_message(tmp_path: Path) -> None:
+    script = tmp_path / "syntax.lua"
+    script.write_text("function x(\n")
+    r = scripthost("trace", "-i", str(DATA / "engine" / "small.data"), "-s", str(script))
+    assert r.returncode != 0 and b"syntax.lua" in r.stderr and b"Traceback (most recent" not in r.stderr
+
+
+def test_big_u64_values_arrive_exactly(tmp_path: Path) -> None:
+    script = tmp_path / "big.lua"
+    script.write_text("function raw_syscalls__sys_enter(e, c, cpu, s, ns, pid, comm, cc, id, args)\n"
+                      "  if id == 12 and not done then done = true; print(type(id), #args) end\n"
+                      "end\n"
+                      "function sched__sched_switch(e, c, cpu, s, ns, pid, comm, cc, pc, pp, ppr, state)\n"
+                      "  if not shown then shown = true; print(tostring(state)) end\nend\n")
+    r = scripthost("trace", "-i", str(DATA / "engine" / "small.data"), "-s", str(script))
+    assert r.returncode == 0, r.stderr
+    assert b"number\t48" in r.stdout
+
+
+@pytest.mark.skipif(not IS_ROOT or tracefs_dir() is None, reason="live tracing needs root and tracefs")
+def test_lua_script_runs_live_and_stops_on_sigint() -> None:
+    p = subprocess.Popen([sys.executable, "-m", "scripthost", "trace", "syscall-counts.lua"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2.5)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert b"syscall events:" in out
