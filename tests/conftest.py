@@ -42,9 +42,18 @@ can_record = pytest.mark.skipif(PERF_EXEC is None or not IS_ROOT or tracefs_dir(
                                 reason="recording needs perf, root and tracefs")
 
 
+# The tests run the installed package (CI installs it); from a bare checkout they fall
+# back to the source tree so a developer can run them without installing.
+INSTALLED = subprocess.run([sys.executable, "-c", "import scripthost"], cwd="/",
+                           capture_output=True).returncode == 0
+if not INSTALLED:
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH")) if p)
+
+
 def scripthost(*args: str, input: bytes | None = None, env: dict | None = None,
                timeout: float = 300, cwd: str | None = None) -> subprocess.CompletedProcess:
-    """Run the installed CLI (`python -m scripthost`) and capture bytes."""
+    """Run the CLI (`python -m scripthost`) and capture bytes."""
     e = dict(os.environ)
     if env:
         e.update(env)

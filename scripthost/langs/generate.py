@@ -166,6 +166,10 @@ def _lua(fmts: list[Any], source: str) -> str:
         "-- Run it with: scripthost trace -i DATA -s THIS_FILE",
         "-- Handlers get perf's argument list; see docs/lua.md.",
         "",
+        "local function hex(s)",
+        "  return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end))",
+        "end",
+        "",
         "local function print_header(event_name, cpu, secs, nsecs, pid, comm)",
         "  io.write(string.format(\"%-20s %5d %05d.%09d %8d %-20s \", event_name, cpu, secs, nsecs, pid, comm))",
         "end",
@@ -182,7 +186,8 @@ def _lua(fmts: list[Any], source: str) -> str:
         handler = f"{fmt.system}__{fmt.name}"
         names = [f.name for f in fmt.fields]
         text = " ".join(f"{n}=%s" for n in names)
-        values = ", ".join(f"tostring({n})" for n in names)
+        values = ", ".join(f"hex({f.name})" if f.is_array and not f.is_string else f"tostring({f.name})"
+                           for f in fmt.fields)
         out += ["", f"function {handler}({_wrap(_COMMON + names, '    ')})",
                 "  print_header(event_name, common_cpu, common_secs, common_nsecs, common_pid, common_comm)",
                 f'  print(string.format("{text}", {values}))' if names else "  print()",
