@@ -19,6 +19,12 @@ from typing import Sequence
 __all__ = ["WORKDIR", "alternate", "count_samples", "ensure_recording", "perf_exec", "scripthost_cmd"]
 
 WORKDIR = Path(os.environ.get("SCRIPTHOST_BENCH_DIR", "/tmp/scripthost-bench"))
+_ROOT = str(Path(__file__).resolve().parent.parent)
+try:
+    import scripthost  # noqa: F401  (the installed package)
+except ImportError:  # a bare checkout: use the source tree, for us and for the CLI we run
+    sys.path.insert(0, _ROOT)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
 WORKLOAD = str(Path(__file__).resolve().parent.parent / "tests" / "workload.py")
 
 

@@ -39,29 +39,12 @@ SCRIPTS = {
     "failed-syscalls": (["raw_syscalls:sys_exit"], []),
     "wakeup-latency": (["sched:sched_switch", "sched:sched_wakeup"], []),
     "check-perf-trace": (["kmem:kmalloc", "irq:softirq_entry", "kmem:kfree"], []),
-    # rwtop arms a 1 s wall-clock alarm() in trace_begin whatever its interval, so how
-    # the counts split across refreshed tables depends on timing; the per-pid sums
-    # over every table it prints do not, and those are compared (_rwtop_sums).
+    # rwtop arms a 1 s wall-clock alarm() in trace_begin whatever its interval, and a
+    # refresh splits and truncates its tables depending on timing: the comparison is
+    # exact when neither run was refreshed, and skipped (with the reason) otherwise.
     "rwtop": (["syscalls:sys_enter_read", "syscalls:sys_exit_read", "syscalls:sys_enter_write",
                "syscalls:sys_exit_write"], ["100"]),
 }
-
-
-def _rwtop_sums(out: bytes) -> dict:
-    """Per (table, pid, comm) sums of rwtop's numeric columns over all refreshes."""
-    sums: dict = {}
-    table = None
-    for line in out.decode("utf-8", "replace").splitlines():
-        line = line.replace("\x1b[H\x1b[2J", "")
-        if line.endswith("by pid:"):
-            table = line
-            continue
-        parts = line.split()
-        if table and len(parts) >= 3 and parts[0].isdigit() and all(p.isdigit() for p in parts[2:]):
-            key = (table, parts[0], parts[1])
-            prev = sums.get(key, [0] * (len(parts) - 2))
-            sums[key] = [a + int(b) for a, b in zip(prev, parts[2:])]
-    return sums
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +84,11 @@ def test_perf_perl_script_identical(name: str, mode: str, libs: str, recordings:
     assert ours.returncode == theirs.returncode, ours.stderr.decode()[-2000:]
     mask = MASKS.get(name)
     if name == "rwtop":
-        assert _rwtop_sums(ours.stdout) == _rwtop_sums(theirs.stdout)
+        refreshed = [o.count(b"read counts by pid:") > 1 for o in (ours.stdout, theirs.stdout)]
+        if any(refreshed):
+            pytest.skip("rwtop's 1 s wall-clock alarm fired during the run (busy machine): "
+                        "how it splits and truncates tables is timing-dependent")
+        assert ours.stdout == theirs.stdout
     elif mask is not None:
         assert mask.sub(rb"\1=<addr>", ours.stdout) == mask.sub(rb"\1=<addr>", theirs.stdout)
     else:

@@ -65,6 +65,8 @@ class LuaRuntime(Runtime):
         self.g: Any = None
         self.session: Optional[Session] = None
         self._walked: set[int] = set()
+        self._ctx = _Context()
+        self._encoded: dict[str, bytes] = {}  # comm -> its bytes, shared by every handler
 
     def load(self) -> None:
         try:
@@ -108,8 +110,9 @@ class LuaRuntime(Runtime):
 
     def _context_field(self, ctx: Any, name: str) -> int:
         try:
-            ev = ctx[3]
-            smp = ev.parse(ctx[2], ctx[1])
+            item = ctx.item
+            ev = item[3]
+            smp = ev.parse(item[2], item[1])
             f = ev.tp_format.field(name)
         except (TypeError, IndexError, AttributeError):
             return 0
@@ -135,10 +138,7 @@ class LuaRuntime(Runtime):
         try:
             call()
         except self._lua_error as e:
-            import sys
-            sys.stdout.flush()
-            sys.stderr.write(_text(e) + "\n")
-            raise ScriptError(f"a handler in {self.script} raised a Lua error; stopped") from None
+            self._failed(e)
 
     # -- Consumer hooks --------------------------------------------------------------
 
@@ -205,7 +205,7 @@ class LuaRuntime(Runtime):
             elif f.size in (1, 2, 4, 8):
                 code = {1: "b", 2: "h", 4: "i", 8: "q"}[f.size] if f.signed else {1: "B", 2: "H", 4: "I", 8: "Q"}[f.size]
                 reads.append((f.offset, code, var))
-                exprs.append(f"num({var})" if f.size == 8 else var)
+                exprs.append(f"({var} if -BIG < {var} < BIG else num({var}))" if f.size == 8 else var)
             else:
                 exprs.append("0")
         reads.sort()
@@ -217,34 +217,59 @@ class LuaRuntime(Runtime):
             sfmt += (f"{off - at}x" if off > at else "") + code
             at = off + struct.calcsize("<" + code)
             names.append(var)
-        env = {"S": struct.Struct(sfmt), "fn": fn, "NAME": name.encode(), "comms": self.session.comms,
-               "num": self._num, "struct": struct, "parse": ev.parse, "protect": self._protect,
-               "StreamError": StreamError, "lua": self.lua}
-        targets = ", ".join(names) + ("," if len(names) == 1 else "")
-        common = ["NAME", "item", "smp[1]", "t // 1000000000", "t % 1000000000", "_cpid", "c", "CC"]
+        fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"], extra=sfmt)
+        env = {"fn": fn, "NAME": name.encode(), "comms": self.session.comms, "num": self._num,
+               "struct": struct, "parse": ev.parse, "StreamError": StreamError, "lua": self.lua,
+               "LuaError": self._lua_error, "rt": self, "CTX": self._ctx, "CC": self.lua.table(),
+               "BIG": _BIG, "ENC": self._encoded}
+        targets = ["tid", "t", "cpu", "rs"] + names
+        if fast is not None:
+            raw_off = ev.fixed_layout["raw"][0]
+            env["S"] = fast
+            decode = ["    pos = item[1]", "    buf = item[2]", "    try:",
+                      f"        {', '.join(targets)} = S.unpack_from(buf, pos)"]
+            if any("raw" in e for e in exprs):
+                decode.append(f"        raw = buf[pos + {raw_off}:pos + {raw_off} + rs]")
+        else:
+            env["S"] = struct.Struct(sfmt)
+            decode = ["    try:", "        smp = parse(item[2], item[1])", "        raw = smp[6]",
+                      "        t, cpu, tid = smp[0], smp[1], smp[3]",
+                      f"        {', '.join(names)}{',' if len(names) == 1 else ''} = S.unpack_from(raw, 0)"]
+        decode += ["    except struct.error:", "        raise StreamError('corrupt tracepoint data') from None",
+                   "    c = comms.get(tid)",
+                   "    if c is None:",
+                   "        c = ':%d' % tid",
+                   "    cb = ENC.get(c)",
+                   "    if cb is None:",
+                   "        cb = ENC[c] = c.encode('utf-8', 'surrogateescape')",
+                   "    CTX.item = item"]
+        common = ["NAME", "CTX", "cpu", "t // 1000000000", "t % 1000000000", "_cpid", "cb", "CC"]
         if unhandled:
             keys = ["common_cpu", "common_s", "common_ns", "common_pid", "common_comm", "common_callchain"]
             pairs = [f"{k.encode()!r}: {v}" for k, v in zip(keys, common[2:])]
             pairs += [f"{f.name.encode()!r}: {e}" for f, e in zip(fields, exprs)]
-            call = f"fn(NAME, item, lua.table_from({{{', '.join(pairs)}}}))"
+            call = f"fn(NAME, CTX, lua.table_from({{{', '.join(pairs)}}}))"
         else:
             call = f"fn({', '.join(common + exprs)})"
-        env["CC"] = self.lua.table()
-        src = [
-            "def h(item):",
-            "    smp = parse(item[2], item[1])",
-            "    raw = smp[6]",
-            "    try:",
-            f"        {targets} = S.unpack_from(raw, 0)",
-            "    except struct.error:",
-            "        raise StreamError('corrupt tracepoint data') from None",
-            "    t = smp[0]",
-            "    c = comms.get(smp[3])",
-            "    c = (c if c is not None else ':%d' % smp[3]).encode('utf-8', 'surrogateescape')",
-            f"    protect(lambda: {call})",
-        ]
+        src = ["def h(item):"] + decode + ["    try:", f"        {call}", "    except LuaError as e:",
+                                          "        rt._failed(e)"]
         exec(compile("\n".join(src), _GEN, "exec"), env)
         return env["h"]
+
+    def _failed(self, e: BaseException) -> None:
+        import sys
+        sys.stdout.flush()
+        sys.stderr.write(_text(e) + "\n")
+        raise ScriptError(f"a handler in {self.script} raised a Lua error; stopped") from None
+
+
+class _Context:
+    """The `context` Lua handlers receive: one object, pointing at the current event."""
+
+    __slots__ = ("item",)
+
+    def __init__(self) -> None:
+        self.item: Any = None
 
 
 def _text(e: BaseException) -> str:

@@ -1,0 +1,35 @@
+"""perf's rw-by-pid.pl (unchanged): scripthost's perl bridge against perf's
+embedded libperl, on >= 500,000 syscalls:sys_enter/exit_read/write events.
+
+usage: python bench/bench_perl.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import alternate, count_samples, ensure_recording, perf_exec, scripthost_cmd  # noqa: E402
+
+EVENTS = ["syscalls:sys_enter_read", "syscalls:sys_exit_read", "syscalls:sys_enter_write",
+          "syscalls:sys_exit_write"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    exec_path = perf_exec()
+    data = ensure_recording("rw_500k", EVENTS, ["reads=260000"], 500_000)
+    n = count_samples(data)
+    env = {"PERF_EXEC_PATH": exec_path, "PERL_HASH_SEED": "0", "PERL_PERTURB_KEYS": "0"}
+    for script in ("rw-by-pid.pl",):
+        path = os.path.join(exec_path, "scripts", "perl", script)
+        alternate(f"{script} (perf's, unchanged)", ["perf", "script", "-i", str(data), "-s", path],
+                  scripthost_cmd() + ["trace", "-i", str(data), "-s", path], n, a.runs, env)
+
+
+if __name__ == "__main__":
+    main()
