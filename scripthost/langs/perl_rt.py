@@ -57,6 +57,7 @@ class PerlRuntime(Runtime):
         self.buf = bytearray()
         self.session: Optional[Session] = None
         self._ids: dict[int, int] = {}
+        self._encoded: dict[str, bytes] = {}  # comm -> length-prefixed bytes
         self.has_process_event = False
 
     def helper_pids(self) -> list[int]:
@@ -191,12 +192,13 @@ class PerlRuntime(Runtime):
 
     def _event_encoder(self, ev: Evsel, pid: int) -> Callable[[tuple], Any]:
         comms = self.session.comms  # type: ignore[union-attr]
+        encoded = self._encoded
         rt = self
-        pack = _EVENT.pack
+        head = _EVENT.pack
         fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
         raw_off = ev.fixed_layout.get("raw", (0, ""))[0]
         parse = ev.parse
-        pack_i = struct.Struct("<I").pack
+        u32 = struct.Struct("<I").pack
 
         def h(item: tuple) -> None:
             pos = item[1]
@@ -207,13 +209,18 @@ class PerlRuntime(Runtime):
             else:
                 smp = parse(buf, pos)
                 t, cpu, tid, raw = smp[0], smp[1], smp[3], smp[6] or b""
+                rs = len(raw)
             c = comms.get(tid)
-            cb = (c if c is not None else ":%d" % tid).encode("utf-8", "surrogateescape")
+            if c is None:
+                c = ":%d" % tid
+            cb = encoded.get(c)
+            if cb is None:
+                cb = encoded[c] = _s(c)
+            secs, nsecs = divmod(t, 1000000000)
             out = rt.buf
-            out += pack(b"E", pid, cpu, t // 1000000000, t % 1000000000)
-            out += len(cb).to_bytes(2, "little")
+            out += head(b"E", pid, cpu, secs, nsecs)
             out += cb
-            out += pack_i(len(raw))
+            out += u32(rs)
             out += raw
             if len(out) >= BATCH:
                 rt._send()

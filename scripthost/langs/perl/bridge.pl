@@ -47,7 +47,7 @@ my $has_process_event = defined &main::process_event ? 1 : 0;
 print $control "ok $interval $has_process_event\n";
 close $control;
 
-my (%handler, %plan, %name_of, %common);
+my (%handler, %plan, %name_of);
 my $unhandled = defined &main::trace_unhandled ? \&main::trace_unhandled : undef;
 my $nevents = 0;
 
@@ -84,54 +84,40 @@ sub define_event {
     }
     my ($pc_off, $flags_off, $lock_off) = unpack("\@$pos s< s< s<", $buf);
     $pos += 6;
-    # one unpack template for every numeric field, strings handled after
-    my @tmpl;
-    my @steps;
+    # One generated sub per event type: a single unpack yields common_pid, every
+    # field, and the context fields; only __data_loc strings need a second unpack.
+    my (@tmpl, @post);
+    push @tmpl, '@4 l<';
+    my $i = 0;
     for my $f (@fields) {
         my ($kind, $off, $size, $signed) = @$f;
         if ($kind eq 'n') {
             my $code = $size == 1 ? 'C' : $size == 2 ? 'S<' : $size == 4 ? 'L<'
                      : ($signed ? 'q<' : 'Q<');
             push @tmpl, "\@$off $code";
-            push @steps, ['n'];
         } elsif ($kind eq 's') {
             push @tmpl, "\@$off Z*";
-            push @steps, ['n'];
         } elsif ($kind eq 'd' || $kind eq 'r') {
             push @tmpl, "\@$off L<";
-            push @steps, [$kind, $off];
+            my $base = $kind eq 'r' ? $off + 4 : 0;
+            push @post, "\$v[$i] = unpack('\@' . ((\$v[$i] & 0xffff) + $base) . ' Z*', \$_[0]);";
         } else {
-            push @steps, ['z'];
+            push @post, "splice(\@v, $i, 0, 0);";
         }
+        $i++;
     }
-    $plan{$id} = [join(' ', '@4 l<', @tmpl), \@steps];
-    $common{$id} = [$pc_off, $flags_off, $lock_off];
+    my @ctx = map { $_ >= 0 ? "\@$_ C" : () } ($pc_off, $flags_off, $lock_off);
+    my $nctx = scalar @ctx;
+    my $tmpl = join(' ', @tmpl, @ctx);
+    my $ctx_code = $nctx ? "\@Perf::Trace::Context::current = splice(\@v, -$nctx);" : "";
+    my $code = "sub { my (\$pid, \@v) = unpack('$tmpl', \$_[0]); $ctx_code "
+             . join(' ', @post) . " return (\$pid, \@v); }";
+    $plan{$id} = eval $code or die "scripthost bridge: decoder for $name: $@\n";
     $name_of{$id} = $name;
     my ($sys, $ev) = split /::/, $name, 2;
     no strict 'refs';
     $handler{$id} = defined &{"${sys}::${ev}"} ? \&{"${sys}::${ev}"} : $unhandled;
     return $pos;
-}
-
-sub fields_of {
-    my ($id, $raw) = @_;
-    my ($tmpl, $steps) = @{ $plan{$id} };
-    my ($pid, @vals) = unpack($tmpl, $raw);
-    my @out;
-    my $i = 0;
-    for my $s (@$steps) {
-        my $k = $s->[0];
-        if ($k eq 'n') {
-            push @out, $vals[$i++];
-        } elsif ($k eq 'z') {
-            push @out, 0;
-        } else {
-            my $loc = $vals[$i++];
-            my $off = ($loc & 0xffff) + ($k eq 'r' ? $s->[1] + 4 : 0);
-            push @out, unpack("\@$off Z*", $raw);
-        }
-    }
-    return ($pid, @out);
 }
 
 while (1) {
@@ -148,9 +134,7 @@ while (1) {
             my ($id, $cpu, $secs, $nsecs, $comm, $raw) = unpack("\@$pos S< L< L< L< S</a L</a", $buf);
             $pos += 2 + 12 + 2 + length($comm) + 4 + length($raw);
             my $h = $handler{$id} or next;
-            my ($pid, @fields) = fields_of($id, $raw);
-            my $c = $common{$id};
-            @Perf::Trace::Context::current = map { $_ >= 0 ? unpack("\@$_ C", $raw) : 0 } @$c;
+            my ($pid, @fields) = $plan{$id}->($raw);
             $h->($name_of{$id}, ++$nevents, $cpu, $secs, $nsecs, $pid, $comm, [], @fields);
         } elsif ($type eq 'D') {
             $pos = define_event($buf, $pos);
