@@ -110,6 +110,8 @@ class Session:
             ksyms = KernelSymbols.host()
         self.ksyms = ksyms
         self.comms: dict[int, str] = {0: "swapper"}
+        #: start of the kernel image map ([kernel.kallsyms]_text MMAP), once seen
+        self.kernel_map_start: Optional[int] = None
         self.stats = SessionStats()
         self.stopped = False
         self._id_pos: Optional[int] = None
@@ -169,6 +171,21 @@ class Session:
     def comm(self, tid: int) -> str:
         c = self.comms.get(tid)
         return c if c is not None else f":{tid}"
+
+    def kernel_build_id(self) -> str:
+        """The recorded build id of [kernel.kallsyms] (file mode BUILD_ID section), or ""."""
+        raw = self.features.get(Feature.BUILD_ID, b"")
+        pos = 0
+        while pos + 8 <= len(raw):
+            _, misc, size = EVENT_HEADER.unpack_from(raw, pos)
+            if size < 36 or pos + size > len(raw):
+                break
+            name = raw[pos + 36:pos + size].split(b"\0", 1)[0]
+            if name == b"[kernel.kallsyms]":
+                n = raw[pos + 32] if misc & (1 << 15) else 20
+                return raw[pos + 12:pos + 12 + min(n, 20)].hex()
+            pos += size
+        return ""
 
     @property
     def arch(self) -> str:
@@ -500,6 +517,9 @@ class Session:
                     self.comms[tid] = parent
                 else:
                     self.comms.pop(tid, None)
+        elif rtype == R.MMAP:
+            if len(body) >= 32 and body[32:50].startswith(b"[kernel.kallsyms]"):
+                self.kernel_map_start = U64.unpack_from(body, 8)[0]
         elif rtype == R.LOST:
             if len(body) >= 16:
                 n = U64.unpack_from(body, 8)[0]

@@ -85,7 +85,7 @@ def _parse_field(line: str) -> Optional[Field]:
     ftype = decl[:nm.start()].strip()
     dynamic = ftype.startswith("__data_loc")
     relative = ftype.startswith("__rel_loc")
-    is_array = bool(dims)
+    is_array = bool(dims) or ((dynamic or relative) and "[]" in ftype)
     count = 1
     if dims:
         inner = dims[1:dims.index("]")].strip()
@@ -98,6 +98,8 @@ def _parse_field(line: str) -> Optional[Field]:
             base = base[len(prefix):].strip()
     words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", base)
     is_string = is_array and any(w in ("char", "u8", "s8") for w in words)
+    if dynamic or relative:
+        count = 0
     if is_array and count:
         elem = size // count if count else size
     elif is_array:

@@ -171,6 +171,7 @@ class PythonRuntime(Runtime):
         self.session: Optional[Session] = None
         self._uses_script_context = False
         self._walked: set[int] = set()
+        self._map_syms: Any = None
 
     # -- loading ---------------------------------------------------------------------
 
@@ -354,8 +355,26 @@ class PythonRuntime(Runtime):
         if smp[S_RAW] is not None:
             d["raw_buf"] = smp[S_RAW]
         d["comm"] = s.comm(smp[S_TID])
+        self._add_kernel_symbol(d, smp[S_IP], sample["cpumode"])
         d.update(callchain=[], brstack=[], brstacksym=[], iregs="", uregs="")
         return d
+
+    def _add_kernel_symbol(self, d: dict[str, Any], ip: int, cpumode: int) -> None:
+        """perf's dso/symbol keys for a kernel ip, resolved against the host's kallsyms."""
+        s = self.session
+        if cpumode != 1 or s is None or s.kernel_map_start is None:
+            return
+        if self._map_syms is None:
+            from scripthost.engine.ksyms import MAP_TYPES, KernelSymbols
+            self._map_syms = KernelSymbols(types=MAP_TYPES)
+        end = self._map_syms.map_end()
+        if not (s.kernel_map_start <= ip < end):
+            return
+        d.update(dso="[kernel.kallsyms]", dso_bid=s.kernel_build_id(),
+                 dso_map_start=s.kernel_map_start, dso_map_end=end)
+        hit = self._map_syms.lookup(ip)
+        if hit is not None:
+            d["symbol"], d["symoff"] = hit
 
 
 def U16_misc(smp: tuple) -> int:
