@@ -18,6 +18,8 @@ from scripthost.errors import ScripthostError, StreamError
 __all__ = ["Input", "ChunkSource", "open_input"]
 
 CHUNK = 1 << 20
+#: no record, section or blob of a sane recording comes near this
+MAX_RECORD = 1 << 36
 
 Input = Union[str, "os.PathLike[str]", BinaryIO, bytes, bytearray, Iterable[bytes]]
 
@@ -103,6 +105,8 @@ class ChunkSource:
         avail = len(self.buf) - self.pos
         if avail >= need:
             return True
+        if need > MAX_RECORD:
+            raise StreamError(f"corrupt input: a length of {need} bytes", self.offset + self.pos)
         if self.eof:
             return False
         parts = [self.buf[self.pos:]] if avail else []
