@@ -96,7 +96,7 @@ def test_cut_stream_delivers_everything_before_the_cut(cut: int) -> None:
     assert set(out.splitlines()) <= full
 
 
-@settings(max_examples=200, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, len(PIPE) - 1), st.integers(0, 255)), min_size=1, max_size=8),
        st.booleans())
 def test_mutated_stream_never_crashes(mutations: list[tuple[int, int]], file_mode: bool) -> None:
