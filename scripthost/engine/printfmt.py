@@ -749,6 +749,7 @@ class _Compiled:
         self.values = values
         self.env = rend.env
         self.uses_raw = any("raw" in v for v in values)
+        self._reads = rend.reads
 
     def struct_reads(self) -> tuple[str, list[str], list[tuple[int, str, str]]]:
         """(struct format from raw offset 0, variable names in order, overlapping reads)."""
@@ -837,23 +838,9 @@ class PrintFormat:
             pos = m.end() + extra
         pyfmt = "".join(out)
         self.compiled = _Compiled(pyfmt, values, rend)
-        self.compiled._reads = rend.reads
         lines = ["def render(raw):"]
         if rend.reads:
-            items = sorted(rend.reads.items())
-            fmt = "<"
-            at = 0
-            names = []
-            over = []
-            for (off, code), name in items:
-                if off < at:
-                    over.append((off, code, name))
-                    continue
-                if off > at:
-                    fmt += f"{off - at}x"
-                fmt += code
-                at = off + struct.calcsize("<" + code)
-                names.append(name)
+            fmt, names, over = self.compiled.struct_reads()
             rend.env["_S"] = struct.Struct(fmt)
             lines.append("    try:")
             lines.append(f"        {', '.join(names)}{',' if len(names) == 1 else ''} = _S.unpack_from(raw, 0)")

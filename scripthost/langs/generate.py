@@ -50,6 +50,20 @@ def _conv(f: Any) -> str:
     return "%d" if f.signed else "%u"
 
 
+def _decoded(fmt: Any, handler: str, sigil: str) -> list[str]:
+    """Each field as the skeleton prints it: flags and symbols through Core's helpers."""
+    out = []
+    for f in fmt.fields:
+        var = sigil + f.name
+        if f.is_flag:
+            out.append(f'flag_str("{handler}", "{f.name}", {var})')
+        elif f.is_symbolic:
+            out.append(f'symbol_str("{handler}", "{f.name}", {var})')
+        else:
+            out.append(var)
+    return out
+
+
 def _wrap(names: list[str], indent: str, per_line: int = 4) -> str:
     lines = [", ".join(names[i:i + per_line]) for i in range(0, len(names), per_line)]
     return (",\n" + indent).join(lines)
@@ -81,14 +95,7 @@ def _python(fmts: list[Any], source: str) -> str:
         handler = f"{fmt.system}__{fmt.name}"
         names = [f.name for f in fmt.fields]
         params = _wrap(_COMMON + names + ["perf_sample_dict"], " " * (len(handler) + 5))
-        values = []
-        for f in fmt.fields:
-            if f.is_flag:
-                values.append(f'flag_str("{handler}", "{f.name}", {f.name})')
-            elif f.is_symbolic:
-                values.append(f'symbol_str("{handler}", "{f.name}", {f.name})')
-            else:
-                values.append(f.name)
+        values = _decoded(fmt, handler, "")
         text = " ".join(f"{f.name}={_conv(f)}" for f in fmt.fields)
         out += ["", f"def {handler}({params}):",
                 "    print_header(event_name, common_cpu, common_secs, common_nsecs, common_pid, common_comm)"]
@@ -130,14 +137,7 @@ def _perl(fmts: list[Any], source: str) -> str:
     for fmt in fmts:
         handler = f"{fmt.system}::{fmt.name}"
         names = ["$" + n for n in _COMMON + [f.name for f in fmt.fields]]
-        values = []
-        for f in fmt.fields:
-            if f.is_flag:
-                values.append(f'flag_str("{handler}", "{f.name}", ${f.name})')
-            elif f.is_symbolic:
-                values.append(f'symbol_str("{handler}", "{f.name}", ${f.name})')
-            else:
-                values.append(f"${f.name}")
+        values = _decoded(fmt, handler, "$")
         text = " ".join(f"{f.name}=%s" for f in fmt.fields)
         out += ["", f"sub {handler} {{",
                 f"    my ({_wrap(names, '        ')}) = @_;",
