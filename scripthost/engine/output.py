@@ -105,7 +105,7 @@ class DefaultPrinter(Consumer):
         raw_off = ev.fixed_layout["raw"][0]
         env = dict(comp.env)
         env.update(S=s, comms=self.session.comms, write=self.out.write, struct=struct,
-                   _render=pf.render)
+                   _render=pf.render, _failed=pf._failed_render)
         line = "%16s %5d [%03d] %5d.%06d: " + name.replace("%", "%%") + ": " + comp.pyfmt + "\n"
         targets = ", ".join(["tid", "t", "cpu", "rs"] + names)
         src = ["def h(item):", "    pos = item[1]", "    buf = item[2]",
@@ -120,7 +120,12 @@ class DefaultPrinter(Consumer):
             src.append("        raw = None")
         src += ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
         vals = ", ".join(["c", "tid", "cpu", "t // 1000000000", "t % 1000000000 // 1000"] + comp.values)
-        src.append(f"    write({line!r} % ({vals},))")
+        # a record whose bytes contradict its format (corrupt input) renders like perf's
+        # unparsable events instead of raising from the fast path
+        src += ["    try:", f"        write({line!r} % ({vals},))",
+                "    except (TypeError, ValueError, OverflowError, IndexError, struct.error):",
+                f"        write({line[:line.index(': ' + comp.pyfmt)]!r} % (c, tid, cpu, t // 1000000000, "
+                f"t % 1000000000 // 1000) + ': ' + _failed(buf[pos + {raw_off}:pos + {raw_off} + rs]) + '\\n')"]
         exec(compile("\n".join(src), f"<line {ev.tp_format.full_name}>", "exec"), env)
         return env["h"]
 

@@ -849,7 +849,9 @@ class PrintFormat:
             lines.append("    except Exception:")
             lines.append("        return _short(raw)")
         tuple_src = "(" + "".join(v + ", " for v in values) + ")"
-        lines.append(f"    return {pyfmt!r} % {tuple_src}")
+        lines += ["    try:", f"        return {pyfmt!r} % {tuple_src}",
+                  "    except (TypeError, ValueError, OverflowError, IndexError):",
+                  "        return _short(raw)  # bytes that contradict the format (corrupt input)"]
         rend.env["_short"] = self._failed_render
         exec(compile("\n".join(lines), f"<print_fmt {self.fmt.full_name}>", "exec"), rend.env)
         return rend.env["render"]

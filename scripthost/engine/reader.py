@@ -75,7 +75,10 @@ def open_recording(inp: Input) -> Recording:
 
 
 def _read_at(src: ChunkSource, off: int, n: int, what: str) -> bytes:
-    src.seek(off)
+    try:
+        src.seek(off)
+    except (OverflowError, ValueError, OSError):
+        raise StreamError(f"corrupt perf.data: {what} at an impossible offset", off) from None
     return _need(src, n, what)
 
 
