@@ -105,7 +105,9 @@ class Session:
         self.id2evsel: dict[int, Evsel] = {}
         self.features: dict[int, bytes] = dict(self.rec.features)
         self.tracing = None
-        if ksyms is None:
+        if ksyms is None and not self.rec.pipe:
+            # perf 6.1 resolves %pS/%ps against the host's kallsyms for perf.data files
+            # only; from a pipe it prints the addresses
             from scripthost.engine.ksyms import KernelSymbols
             ksyms = KernelSymbols.host()
         self.ksyms = ksyms
@@ -255,6 +257,8 @@ class Session:
                 self._flush(None)
             except StreamError as e:
                 error = error or e
+            except KeyboardInterrupt:
+                self.stopped = True
         self.print_warnings(sys.stderr)
         consumer.end(self)
         if error is not None:
@@ -547,5 +551,5 @@ class Session:
                 out.write(f"Warning:\nProcessed {total} samples and lost "
                           f"{s.lost_samples * 100.0 / total:3.2f}%!\n\n")
         if s.out_of_order:
-            out.write(f"Warning:\n{s.out_of_order} out of order events recorded.\n\n")
+            out.write(f"Warning:\n{s.out_of_order} out of order events recorded.\n")
         out.flush()
