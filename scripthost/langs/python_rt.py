@@ -338,7 +338,8 @@ class PythonRuntime(Runtime):
         assert s is not None
         f = ev.sample_fields(smp[S_BUF], smp[S_POS])
         sample = {
-            "pid": smp[S_PID], "tid": smp[S_TID], "cpu": smp[S_CPU], "ip": smp[S_IP],
+            # perf 6.1 passes pid signed and tid as its u32 (-1 arrives as 4294967295)
+            "pid": smp[S_PID], "tid": smp[S_TID] & 0xFFFFFFFF, "cpu": smp[S_CPU], "ip": smp[S_IP],
             "time": smp[S_TIME], "period": smp[S_PERIOD], "phys_addr": f.get("phys_addr", 0),
             "addr": f.get("addr", 0), "values": f.get("values") or [(0, 0, 0)],
             "weight": f.get("weight", 0), "transaction": f.get("transaction", 0),
