@@ -167,3 +167,15 @@ def test_perl_missing_is_one_line(tmp_path: Path) -> None:
     r = scripthost("trace", "-i", str(DATA / "engine" / "small.data"), "-s", str(script),
                    env={"PATH": str(tmp_path)})
     assert r.returncode != 0 and b"perl is not installed" in r.stderr and r.stderr.count(b"\n") == 1
+
+
+@needs_perl
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("gcc") is None, reason="live tracing needs root; the workload needs gcc")
+def test_our_perl_script_runs_live_through_the_bridge(tmp_path: Path) -> None:
+    wl = tmp_path / "wl"
+    subprocess.run(["gcc", "-O2", "-static", "-o", str(wl), str(Path(__file__).parent / "workload.c")], check=True)
+    r = subprocess.run([sys.executable, "-m", "scripthost", "trace", "rw-by-pid.pl", "--", str(wl), "0", "33", "0"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if " wl " in line)
+    assert row.split()[2:] == ["33", "33", "33"]
