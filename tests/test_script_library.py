@@ -67,3 +67,15 @@ def test_every_script_runs_live_and_stops_on_sigint(name: str) -> None:
     assert p.returncode == 0, err.decode()[-2000:]
     assert out.strip(), err.decode()
     assert b"Traceback" not in err
+
+
+def test_user_script_shadows_ours_and_is_listed(tmp_path: Path) -> None:
+    (tmp_path / "syscall-counts.py").write_text('"""usage: mine"""\ndef trace_end():\n    print("user version")\n')
+    (tmp_path / "syscall-counts.toml").write_text('description = "mine"\nevents = ["raw_syscalls:sys_enter"]\n')
+    env = {"SCRIPTHOST_PATH": str(tmp_path)}
+    listing = scripthost("trace", "-l", env=env).stdout.decode()
+    assert "syscall-counts                       [python] mine" in listing
+    assert "syscall-counts.lua" in listing  # other languages still listed by extension
+    from conftest import DATA
+    r = scripthost("trace", "report", "syscall-counts", "-i", str(DATA / "engine" / "small.data"), env=env)
+    assert r.returncode == 0 and r.stdout == b"user version\n"
