@@ -26,7 +26,7 @@ __all__ = ["PerlRuntime"]
 
 BRIDGE = Path(__file__).resolve().parent / "perl" / "bridge.pl"
 BATCH = 1 << 16
-_EVENT = struct.Struct("<cHIII")
+_EVENT = struct.Struct("<HIQII")  # id, cpu, time, tid, raw length
 
 
 def _s(text: str | bytes) -> bytes:
@@ -54,10 +54,9 @@ class PerlRuntime(Runtime):
     def __init__(self, script: str, args: list[str]) -> None:
         super().__init__(script, args)
         self.proc: Optional[subprocess.Popen] = None
-        self.buf = bytearray()
+        self.events = bytearray(b"E")
         self.session: Optional[Session] = None
         self._ids: dict[int, int] = {}
-        self._encoded: dict[str, bytes] = {}  # comm -> length-prefixed bytes
         self.has_process_event = False
 
     def helper_pids(self) -> list[int]:
@@ -90,18 +89,30 @@ class PerlRuntime(Runtime):
         self.interval_ns = int(float(line[1]) * 1e9) if float(line[1]) > 0 else 0
         self.has_process_event = line[2] == b"1"
 
-    def _send(self, force: bool = False) -> None:
-        if not self.buf or (not force and len(self.buf) < BATCH):
-            return
-        data = struct.pack("<I", len(self.buf)) + self.buf
-        self.buf = bytearray()
+    def _emit(self, frame: bytes | bytearray) -> None:
         try:
             assert self.proc is not None and self.proc.stdin is not None
-            self.proc.stdin.write(data)
-            if force:
-                self.proc.stdin.flush()
+            self.proc.stdin.write(struct.pack("<I", len(frame)))
+            self.proc.stdin.write(frame)
         except (BrokenPipeError, OSError):
             self._died()
+
+    def _send_events(self) -> None:
+        if len(self.events) > 1:
+            self._emit(self.events)
+        self.events = bytearray(b"E")
+
+    def _control(self, rec: bytes, flush: bool = False) -> None:
+        """A control record, after every event queued before it."""
+        if self.proc is None:
+            return
+        self._send_events()
+        self._emit(rec)
+        if flush:
+            try:
+                self.proc.stdin.flush()  # type: ignore[union-attr]
+            except (BrokenPipeError, OSError):
+                self._died()
 
     def _died(self) -> None:
         assert self.proc is not None
@@ -130,19 +141,23 @@ class PerlRuntime(Runtime):
 
     def begin(self, session: Session) -> None:
         self.session = session
-        self.buf += b"B"
-        self._send(force=True)
+        for tid, comm in session.comms.items():
+            self._control(b"C" + struct.pack("<I", tid) + _s(comm))
+        self._control(b"B", flush=True)
+
+    def record(self, rtype: int, misc: int, body: bytes, time: int) -> None:
+        if rtype in (3, 7) and len(body) >= 16 and self.session is not None:  # COMM, FORK
+            tid = struct.unpack_from("<I", body, 4 if rtype == 3 else 8)[0]
+            self._control(b"C" + struct.pack("<I", tid) + _s(self.session.comms.get(tid, "")))
 
     def lost(self, kind: str, count: int) -> None:
-        self.buf += b"L" + _s(kind) + struct.pack("<Q", count)
+        self._control(b"L" + _s(kind) + struct.pack("<Q", count))
 
     def tick(self, now_ns: int) -> None:
-        self.buf += b"T"
-        self._send(force=True)
+        self._control(b"T", flush=True)
 
     def end(self, session: Session) -> None:
-        self.buf += b"X"
-        self._send(force=True)
+        self._control(b"X", flush=True)
         p = self.proc
         if p is not None:
             try:
@@ -169,13 +184,13 @@ class PerlRuntime(Runtime):
             cf = fmt.field(cname)
             offs.append(cf.offset if cf is not None else -1)
         rec += struct.pack("<hhh", *offs)
-        self.buf += rec
-        self._walk(fmt, name)
+        ctl = bytearray(rec)
+        self._walk(fmt, name, ctl)
+        self._control(bytes(ctl))
         return self._event_encoder(ev, pid)
 
-    def _walk(self, fmt: Any, name: str) -> None:
+    def _walk(self, fmt: Any, name: str, buf: bytearray) -> None:
         from scripthost.engine.printfmt import PrintFormat
-        buf = self.buf
 
         def flag_field(ev: str, field: str, delim: str) -> None:
             buf.extend(b"W\x00" + _s(ev) + _s(field) + struct.pack("<q", 0) + _s(delim))
@@ -191,14 +206,11 @@ class PerlRuntime(Runtime):
         PrintFormat(fmt, None).walk_defines(flag_field, flag_value, sym_field, sym_value, name)
 
     def _event_encoder(self, ev: Evsel, pid: int) -> Callable[[tuple], Any]:
-        comms = self.session.comms  # type: ignore[union-attr]
-        encoded = self._encoded
         rt = self
         head = _EVENT.pack
         fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
         raw_off = ev.fixed_layout.get("raw", (0, ""))[0]
         parse = ev.parse
-        u32 = struct.Struct("<I").pack
 
         def h(item: tuple) -> None:
             pos = item[1]
@@ -210,20 +222,11 @@ class PerlRuntime(Runtime):
                 smp = parse(buf, pos)
                 t, cpu, tid, raw = smp[0], smp[1], smp[3], smp[6] or b""
                 rs = len(raw)
-            c = comms.get(tid)
-            if c is None:
-                c = ":%d" % tid
-            cb = encoded.get(c)
-            if cb is None:
-                cb = encoded[c] = _s(c)
-            secs, nsecs = divmod(t, 1000000000)
-            out = rt.buf
-            out += head(b"E", pid, cpu, secs, nsecs)
-            out += cb
-            out += u32(rs)
+            out = rt.events
+            out += head(pid, cpu, t, tid & 0xFFFFFFFF, rs)
             out += raw
             if len(out) >= BATCH:
-                rt._send()
+                rt._send_events()
         return h
 
 

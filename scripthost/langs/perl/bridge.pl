@@ -9,7 +9,9 @@
 #       d=data_loc string, r=rel_loc string, z=zero), offset, size, signed
 #       and the offsets of common_preempt_count / common_flags / common_lock_depth
 #   'W' define_* call: u8 which, strings event, field, i64 value, string text
-#   'E' u16 id, u32 cpu, u32 secs, u32 nsecs, comm, raw
+#   'C' u32 tid, comm (empty: forget the tid)
+# An event frame instead starts with 'E' and holds only events:
+#   u16 id, u32 cpu, u64 time, u32 tid, raw   (comm comes from the 'C' records)
 #   'B' trace_begin   'X' trace_end   'T' trace_interval   'L' trace_lost: kind, u64 count
 # Strings are u16 length + bytes; raw is u32 length + bytes.
 use strict;
@@ -47,7 +49,7 @@ my $has_process_event = defined &main::process_event ? 1 : 0;
 print $control "ok $interval $has_process_event\n";
 close $control;
 
-my (%handler, %plan, %name_of);
+my (%handler, %plan, %name_of, %comm_of);
 my $unhandled = defined &main::trace_unhandled ? \&main::trace_unhandled : undef;
 my $nevents = 0;
 
@@ -126,16 +128,29 @@ while (1) {
     my $len = unpack("L<", $hdr);
     my $buf = read_full($len);
     die "scripthost bridge: batch cut short\n" if !defined $buf;
+    if (substr($buf, 0, 1) eq 'E') {
+        # an event frame: u16 id, u32 cpu, u64 time, u32 tid, u32-prefixed raw, repeated
+        my @f = unpack("x (S< L< Q< L< L</a)*", $buf);
+        use integer;
+        for (my $i = 0; $i < @f; $i += 5) {
+            my $id = $f[$i];
+            my $h = $handler{$id} or next;
+            my ($pid, @fields) = $plan{$id}->($f[$i + 4]);
+            my $t = $f[$i + 2];
+            my $tid = $f[$i + 3];
+            $h->($name_of{$id}, ++$nevents, $f[$i + 1], $t / 1000000000, $t % 1000000000, $pid,
+                 $comm_of{$tid} // ":$tid", [], @fields);
+        }
+        next;
+    }
     my $pos = 0;
     while ($pos < $len) {
         my $type = substr($buf, $pos, 1);
         $pos++;
-        if ($type eq 'E') {
-            my ($id, $cpu, $secs, $nsecs, $comm, $raw) = unpack("\@$pos S< L< L< L< S</a L</a", $buf);
-            $pos += 2 + 12 + 2 + length($comm) + 4 + length($raw);
-            my $h = $handler{$id} or next;
-            my ($pid, @fields) = $plan{$id}->($raw);
-            $h->($name_of{$id}, ++$nevents, $cpu, $secs, $nsecs, $pid, $comm, [], @fields);
+        if ($type eq 'C') {
+            my ($tid, $comm) = unpack("\@$pos L< S</a", $buf);
+            $pos += 4 + 2 + length($comm);
+            if (length $comm) { $comm_of{$tid} = $comm; } else { delete $comm_of{$tid}; }
         } elsif ($type eq 'D') {
             $pos = define_event($buf, $pos);
         } elsif ($type eq 'W') {
