@@ -294,6 +294,9 @@ class Recorder:
         try:
             while True:
                 done = stop is not None and stop.is_set()
+                targets = self.o.pids or self.o.tids
+                if targets and not any(os.path.exists(f"/proc/{t}") for t in targets):
+                    done = True  # every traced process has exited, as perf record -p stops
                 if self.child is not None:
                     pid, st = os.waitpid(self.child, os.WNOHANG)
                     if pid:
