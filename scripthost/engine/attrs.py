@@ -156,7 +156,7 @@ class Evsel:
 
     __slots__ = ("index", "attr", "attr_bytes", "ids", "name", "type", "config",
                  "sample_type", "read_format", "flags", "sample_id_all", "tp_format",
-                 "parse", "trailer_size", "trailer_time", "trailer_tid", "trailer_cpu",
+                 "parse", "trailer_time",
                  "time_off", "min_size", "fixed_layout", "__weakref__")
 
     def __init__(self, index: int, attr_bytes: bytes, ids: list[int]) -> None:
@@ -243,7 +243,7 @@ class Evsel:
         return self.type == PERF_TYPE_TRACEPOINT
 
     def _trailer_layout(self) -> None:
-        """Where TID/TIME/CPU sit in the sample_id_all trailer, counted back from the record end."""
+        """Where TIME sits in the sample_id_all trailer, counted back from the record end."""
         st = self.sample_type
         slots = []
         for bit, tag in ((SampleType.TID, "tid"), (SampleType.TIME, "time"), (SampleType.ID, "id"),
@@ -252,10 +252,7 @@ class Evsel:
             if st & bit:
                 slots.append(tag)
         n = len(slots) if self.sample_id_all else 0
-        self.trailer_size = 8 * n
         self.trailer_time = (n - slots.index("time")) * 8 if n and "time" in slots else 0
-        self.trailer_tid = (n - slots.index("tid")) * 8 if n and "tid" in slots else 0
-        self.trailer_cpu = (n - slots.index("cpu")) * 8 if n and "cpu" in slots else 0
 
     def trailer_time_of(self, buf: bytes, end: int) -> int:
         """Timestamp from a non-sample record's sample_id_all trailer (0 when absent)."""

@@ -550,6 +550,8 @@ class Session:
             if s.lost_samples * 100 > total * 5:
                 out.write(f"Warning:\nProcessed {total} samples and lost "
                           f"{s.lost_samples * 100.0 / total:3.2f}%!\n\n")
+        if s.unknown_ids:
+            out.write(f"Warning:\n{s.unknown_ids} samples with id not present in the header\n")
         if s.out_of_order:
             out.write(f"Warning:\n{s.out_of_order} out of order events recorded.\n")
         out.flush()

@@ -345,7 +345,7 @@ class PythonRuntime(Runtime):
             "weight": f.get("weight", 0), "transaction": f.get("transaction", 0),
             "datasrc": f.get("data_src", 84410401),
             "datasrc_decode": "|OP N/A|LVL N/A|SNP N/A|TLB N/A|LCK N/A|BLK  N/A",
-            "cpumode": U16_misc(smp) & 7,
+            "cpumode": _misc(smp) & 7,
         }
         if "time_enabled" in f:
             sample["time_enabled"] = f["time_enabled"]
@@ -378,7 +378,7 @@ class PythonRuntime(Runtime):
             d["symbol"], d["symoff"] = hit
 
 
-def U16_misc(smp: tuple) -> int:
+def _misc(smp: tuple) -> int:
     """The record header's misc field of a sample."""
     return int.from_bytes(smp[S_BUF][smp[S_POS] + 4:smp[S_POS] + 6], "little")
 
