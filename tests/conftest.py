@@ -68,3 +68,16 @@ def perf(*args: str, input: bytes | None = None, env: dict | None = None,
         e.update(env)
     return subprocess.run(["perf", *args], input=input, capture_output=True, env=e,
                           timeout=timeout, cwd=cwd)
+
+
+@pytest.fixture(scope="session")
+def static_workload(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tests/workload.c built static: exactly N getppid(), M read(), F failing openat()."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to build the static ground-truth workload")
+    out = tmp_path_factory.mktemp("wl") / "wl"
+    r = subprocess.run(["gcc", "-O2", "-static", "-o", str(out), str(Path(__file__).parent / "workload.c")],
+                       capture_output=True)
+    if r.returncode:
+        pytest.skip("static linking is unavailable: " + r.stderr.decode()[-200:])
+    return str(out)

@@ -14,18 +14,6 @@ import pytest
 
 from conftest import can_record, perf, scripthost
 
-SRC = Path(__file__).parent / "workload.c"
-
-
-@pytest.fixture(scope="module")
-def workload(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is needed to build the static workload")
-    out = tmp_path_factory.mktemp("wl") / "wl"
-    r = subprocess.run(["gcc", "-O2", "-static", "-o", str(out), str(SRC)], capture_output=True)
-    if r.returncode:
-        pytest.skip("static linking unavailable")
-    return str(out)
 
 
 def _syscalls_of(text: str, comm: str) -> list[str]:
@@ -40,11 +28,11 @@ def _syscalls_of(text: str, comm: str) -> list[str]:
 
 
 @can_record
-def test_perf_reads_our_stream_like_its_own(workload: str, tmp_path: Path) -> None:
+def test_perf_reads_our_stream_like_its_own(static_workload: str, tmp_path: Path) -> None:
     ev = ["-e", "raw_syscalls:sys_enter", "-e", "raw_syscalls:sys_exit"]
-    ours = scripthost("record", *ev, "-o", "-", "--", workload, "40", "7", "3")
+    ours = scripthost("record", *ev, "-o", "-", "--", static_workload, "40", "7", "3")
     assert ours.returncode == 0, ours.stderr
-    theirs = perf("record", "-q", *ev, "-o", "-", "--", workload, "40", "7", "3")
+    theirs = perf("record", "-q", *ev, "-o", "-", "--", static_workload, "40", "7", "3")
     perf_on_ours = perf("script", "-i", "-", input=ours.stdout)
     perf_on_theirs = perf("script", "-i", "-", input=theirs.stdout)
     assert perf_on_ours.returncode == 0 and b"failed to process" not in perf_on_ours.stderr
@@ -57,9 +45,9 @@ def test_perf_reads_our_stream_like_its_own(workload: str, tmp_path: Path) -> No
 
 
 @can_record
-def test_exact_counts_and_no_self_events(workload: str, tmp_path: Path) -> None:
+def test_exact_counts_and_no_self_events(static_workload: str, tmp_path: Path) -> None:
     out = tmp_path / "a.data"
-    r = scripthost("record", "-e", "raw_syscalls:sys_enter", "-o", str(out), "--", workload, "123", "0", "0")
+    r = scripthost("record", "-e", "raw_syscalls:sys_enter", "-o", str(out), "--", static_workload, "123", "0", "0")
     assert r.returncode == 0
     text = perf("script", "-i", str(out)).stdout.decode()
     assert _syscalls_of(text, "wl").count("raw_syscalls:sys_enter 110") == 123

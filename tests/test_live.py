@@ -19,19 +19,7 @@ from conftest import IS_ROOT, tracefs_dir
 pytestmark = pytest.mark.skipif(not IS_ROOT or tracefs_dir() is None,
                                 reason="live tracing needs root and tracefs")
 
-SRC = Path(__file__).parent / "workload.c"
 SYSCALL_NAMES = {"getppid": ("getppid", "110"), "read": ("read", "0"), "openat": ("openat", "257")}
-
-
-@pytest.fixture(scope="module")
-def workload(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is needed to build the static ground-truth workload")
-    out = tmp_path_factory.mktemp("wl") / "wl"
-    r = subprocess.run(["gcc", "-O2", "-static", "-o", str(out), str(SRC)], capture_output=True)
-    if r.returncode:
-        pytest.skip("static linking unavailable: " + r.stderr.decode()[-200:])
-    return str(out)
 
 
 def _sh(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -67,8 +55,8 @@ def _pid_of(text: str, comm: str) -> int:
     return pids[0]
 
 
-def test_syscall_counts_by_pid_ground_truth(workload: str) -> None:
-    r = _sh("trace", "syscall-counts-by-pid", "--", workload, "300", "70", "11")
+def test_syscall_counts_by_pid_ground_truth(static_workload: str) -> None:
+    r = _sh("trace", "syscall-counts-by-pid", "--", static_workload, "300", "70", "11")
     assert r.returncode == 0, r.stderr
     secs = _sections(r.stdout)
     pid = _pid_of(r.stdout, "wl")
@@ -78,8 +66,8 @@ def test_syscall_counts_by_pid_ground_truth(workload: str) -> None:
     assert "lost" not in r.stderr
 
 
-def test_failed_syscalls_by_pid_ground_truth(workload: str) -> None:
-    r = _sh("trace", "failed-syscalls-by-pid", "--", workload, "5", "5", "17")
+def test_failed_syscalls_by_pid_ground_truth(static_workload: str) -> None:
+    r = _sh("trace", "failed-syscalls-by-pid", "--", static_workload, "5", "5", "17")
     assert r.returncode == 0, r.stderr
     pid = _pid_of(r.stdout, "wl")
     block = r.stdout[r.stdout.index(f"[{pid}]"):]
