@@ -5,12 +5,10 @@ engine reads both."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from conftest import can_record, perf, scripthost
 

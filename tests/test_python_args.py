@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
 
 from conftest import DATA, PERF_EXEC, can_record, needs_perf, perf, scripthost
 

@@ -8,7 +8,6 @@ import os
 import platform
 import socket
 import struct
-import sys
 from typing import BinaryIO, Iterable
 
 from scripthost.engine.layouts import EVENT_HEADER, Feature, HEADER_LAST_FEATURE, PIPE_HEADER, PERF_MAGIC, RecordType as R

@@ -147,7 +147,8 @@ def _feature_lines(fid: int, payload: bytes) -> list[str]:
         n = c.u32()
         lines = []
         for _ in range(n):
-            name, leader, members = c.str64(), c.u32(), c.u32()
+            name = c.str64()
+            c.u32(), c.u32()  # leader index, member count: not printed without -I
             lines.append(f"# group: {name}")
         return lines
     return []

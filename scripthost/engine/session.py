@@ -18,7 +18,7 @@ from bisect import bisect_right
 from operator import itemgetter
 from typing import Any, Callable, Optional
 
-from scripthost.engine.attrs import Evsel, S_TIME
+from scripthost.engine.attrs import Evsel
 from scripthost.engine.layouts import (
     EVENT_HEADER, Feature, HEADER_LAST_FEATURE, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
 )

@@ -14,7 +14,6 @@ from 2^63 wrap to negative, two's complement).
 from __future__ import annotations
 
 import errno
-import os
 import struct
 from pathlib import Path
 from typing import Any, Callable, Optional
