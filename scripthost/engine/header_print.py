@@ -14,7 +14,7 @@ from scripthost.engine.layouts import Feature, HEADER_LAST_FEATURE
 from scripthost.engine.reader import Recording, open_recording
 from scripthost.errors import StreamError
 
-__all__ = ["render_header", "print_header_of", "FEATURE_NAMES"]
+__all__ = ["render_header", "print_header_of", "event_desc", "FEATURE_NAMES"]
 
 FEATURE_NAMES = {v: k for k, v in vars(Feature).items() if not k.startswith("_")}
 _DISPLAY_WITH_I = {Feature.CPU_TOPOLOGY, Feature.NUMA_TOPOLOGY, Feature.CACHE, Feature.MEM_TOPOLOGY}
@@ -99,7 +99,7 @@ def _attr_line(name: str, attr_bytes: bytes, ids: list[int]) -> str:
     return "# event : " + ", ".join(parts)
 
 
-def _event_desc(payload: bytes) -> list[tuple[bytes, str, list[int]]]:
+def event_desc(payload: bytes) -> list[tuple[bytes, str, list[int]]]:
     c = _Cur(payload, "EVENT_DESC")
     nr, size = c.u32(), c.u32()
     out = []
@@ -128,7 +128,7 @@ def _feature_lines(fid: int, payload: bytes) -> list[str]:
         n = c.u32()
         return ["# cmdline : " + "".join(c.str64() + " " for _ in range(n))]
     if fid == Feature.EVENT_DESC:
-        return [_attr_line(name, attr, ids) for attr, name, ids in _event_desc(payload)]
+        return [_attr_line(name, attr, ids) for attr, name, ids in event_desc(payload)]
     if fid in _DISPLAY_WITH_I:
         return [f"# {FEATURE_NAMES[fid]} info available, use -I to display"]
     if fid == Feature.PMU_MAPPINGS:

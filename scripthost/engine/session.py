@@ -140,16 +140,14 @@ class Session:
         return ev
 
     def _apply_event_desc(self, payload: bytes) -> None:
-        try:
-            from scripthost.engine.features import decode_feature
-        except ImportError:  # pragma: no cover - features module not built yet
-            return
-        for i, desc in enumerate(decode_feature(Feature.EVENT_DESC, payload)):
-            for eid in desc.ids:
-                self._names_by_id[eid] = desc.name
-            for ev in self.evsels:
-                if set(ev.ids) & set(desc.ids) or (not desc.ids and ev.index == i):
-                    ev.name = desc.name
+        """Evsel names from the EVENT_DESC feature (perf's names, e.g. "dummy:HG")."""
+        from scripthost.engine.header_print import event_desc
+        for _attr, name, ids in event_desc(payload):
+            for eid in ids:
+                self._names_by_id[eid] = name
+                ev = self.id2evsel.get(eid)
+                if ev is not None:
+                    ev.name = name
 
     def _set_tracing(self, blob: bytes, declared: Optional[int], offset: int) -> None:
         from scripthost.engine.tracedata import parse_tracing_data
