@@ -176,3 +176,28 @@ def test_our_perl_script_runs_live_through_the_bridge(static_workload: str) -> N
     assert r.returncode == 0, r.stderr
     row = next(line for line in r.stdout.splitlines() if " wl " in line)
     assert row.split()[2:] == ["33", "33", "33"]
+
+
+@needs_perl
+@pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")
+def test_unknown_tid_minus_one_shows_like_perf(tmp_path: Path) -> None:
+    """Samples with tid -1 (as perf sees from some kernel contexts) print comm ":-1"."""
+    from conftest import DATA
+    import struct
+    stream = bytearray((DATA / "engine" / "small.pipe").read_bytes())
+    pos, changed = 16, 0
+    while pos < len(stream) and changed < 5:
+        rtype, _, size = struct.unpack_from("<IHH", stream, pos)
+        if rtype == 66:
+            pos += size + struct.unpack_from("<I", stream, pos + 8)[0]
+            continue
+        if rtype == 9:  # sample_type IP|TID|...: tid sits after the 8-byte ip and 4-byte pid
+            struct.pack_into("<i", stream, pos + 20, -1)
+            changed += 1
+        pos += size
+    script = tmp_path / "comm.pl"
+    script.write_text('sub trace_unhandled { my ($n, $c, $cpu, $s, $ns, $pid, $comm) = @_; print "$comm\\n"; }\n')
+    ours = scripthost("trace", "-i", "-", "-s", str(script), input=bytes(stream))
+    theirs = perf("script", "-i", "-", "-s", str(script), input=bytes(stream))
+    assert ours.returncode == 0, ours.stderr
+    assert b":-1\n" in ours.stdout and ours.stdout == theirs.stdout

@@ -25,7 +25,7 @@ __all__ = ["PerlRuntime"]
 
 BRIDGE = Path(__file__).resolve().parent / "perl" / "bridge.pl"
 BATCH = 1 << 16
-_EVENT = struct.Struct("<HIQII")  # id, cpu, time, tid, raw length
+_EVENT = struct.Struct("<HIQiI")  # id, cpu, time, tid (signed: perf shows tid -1 as ":-1"), raw length
 
 
 def _s(text: str | bytes) -> bytes:
@@ -141,13 +141,13 @@ class PerlRuntime(Runtime):
     def begin(self, session: Session) -> None:
         self.session = session
         for tid, comm in session.comms.items():
-            self._control(b"C" + struct.pack("<I", tid) + _s(comm))
+            self._control(b"C" + struct.pack("<i", tid) + _s(comm))
         self._control(b"B", flush=True)
 
     def record(self, rtype: int, misc: int, body: bytes, time: int) -> None:
         if rtype in (3, 7) and len(body) >= 16 and self.session is not None:  # COMM, FORK
-            tid = struct.unpack_from("<I", body, 4 if rtype == 3 else 8)[0]
-            self._control(b"C" + struct.pack("<I", tid) + _s(self.session.comms.get(tid, "")))
+            tid = struct.unpack_from("<i", body, 4 if rtype == 3 else 8)[0]
+            self._control(b"C" + struct.pack("<i", tid) + _s(self.session.comms.get(tid, "")))
 
     def lost(self, kind: str, count: int) -> None:
         self._control(b"L" + _s(kind) + struct.pack("<Q", count))
@@ -222,7 +222,7 @@ class PerlRuntime(Runtime):
                 t, cpu, tid, raw = smp[0], smp[1], smp[3], smp[6] or b""
                 rs = len(raw)
             out = rt.events
-            out += head(pid, cpu, t, tid & 0xFFFFFFFF, rs)
+            out += head(pid, cpu, t, tid, rs)
             out += raw
             if len(out) >= BATCH:
                 rt._send_events()

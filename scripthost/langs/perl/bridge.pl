@@ -9,9 +9,9 @@
 #       d=data_loc string, r=rel_loc string, z=zero), offset, size, signed
 #       and the offsets of common_preempt_count / common_flags / common_lock_depth
 #   'W' define_* call: u8 which, strings event, field, i64 value, string text
-#   'C' u32 tid, comm (empty: forget the tid)
+#   'C' i32 tid, comm (empty: forget the tid)
 # An event frame instead starts with 'E' and holds only events:
-#   u16 id, u32 cpu, u64 time, u32 tid, raw   (comm comes from the 'C' records)
+#   u16 id, u32 cpu, u64 time, i32 tid, raw   (comm comes from the 'C' records)
 #   'B' trace_begin   'X' trace_end   'T' trace_interval   'L' trace_lost: kind, u64 count
 # Strings are u16 length + bytes; raw is u32 length + bytes.
 use strict;
@@ -130,7 +130,7 @@ while (1) {
     die "scripthost bridge: batch cut short\n" if !defined $buf;
     if (substr($buf, 0, 1) eq 'E') {
         # an event frame: u16 id, u32 cpu, u64 time, u32 tid, u32-prefixed raw, repeated
-        my @f = unpack("x (S< L< Q< L< L</a)*", $buf);
+        my @f = unpack("x (S< L< Q< l< L</a)*", $buf);
         use integer;
         for (my $i = 0; $i < @f; $i += 5) {
             my $id = $f[$i];
@@ -148,7 +148,7 @@ while (1) {
         my $type = substr($buf, $pos, 1);
         $pos++;
         if ($type eq 'C') {
-            my ($tid, $comm) = unpack("\@$pos L< S</a", $buf);
+            my ($tid, $comm) = unpack("\@$pos l< S</a", $buf);
             $pos += 4 + 2 + length($comm);
             if (length $comm) { $comm_of{$tid} = $comm; } else { delete $comm_of{$tid}; }
         } elsif ($type eq 'D') {
