@@ -50,7 +50,7 @@ class DefaultPrinter(Consumer):
         cpu_col = bool(st & SampleType.CPU)
         time_col = bool(st & SampleType.TIME)
         if not ev.is_tracepoint:
-            return None  # sampled (non-tracepoint) events: see the samples issue
+            return self._sample_handler(ev, name)
         render = self._renderer(ev)
         ns = self.ns
         fused = self._fused(ev, name) if not ns else None
@@ -89,6 +89,61 @@ class DefaultPrinter(Consumer):
             parts.append("%s: %s\n" % (name, render(smp[6] or b"")))
             write("".join(parts))
         return h_general
+
+    def _sample_handler(self, ev: Evsel, name: str) -> Callable[[tuple], Any]:
+        """A sampled event (cpu-clock, page-faults...): the header, then the ip's
+        symbol on the same line or the callchain, one frame a line."""
+        s = self.session
+        st = ev.sample_type
+        chain = bool(st & SampleType.CALLCHAIN)
+        head = "%s " if chain else "%16s "
+        head += "%5d "
+        if st & SampleType.CPU:
+            head += "[%03d] "
+        if st & SampleType.TIME:
+            head += "%12s: "
+        if st & SampleType.PERIOD:
+            head += "%10d "
+        head += name.replace("%", "%%") + ": "
+        cpu_col = bool(st & SampleType.CPU)
+        time_col = bool(st & SampleType.TIME)
+        period_col = bool(st & SampleType.PERIOD)
+        ns = self.ns
+        comms = s.comms
+        machine = s.machine
+        write = self.out.write
+        parse = ev.parse
+
+        def h(item: tuple) -> None:
+            buf, pos = item[2], item[1]
+            smp = parse(buf, pos)
+            tid = smp[3]
+            c = comms.get(tid)
+            vals: list = [c if c is not None else ":%d" % tid, tid]
+            if cpu_col:
+                vals.append(smp[1])
+            if time_col:
+                t = smp[0]
+                vals.append("%d.%09d" % (t // 1000000000, t % 1000000000) if ns
+                            else "%d.%06d" % (t // 1000000000, t % 1000000000 // 1000))
+            if period_col:
+                vals.append(smp[5])
+            cpumode = buf[pos + 4] & 7
+            if chain:
+                lines = [head % tuple(vals), "\n"]
+                for loc in machine.callchain(smp[2], cpumode, smp[7]):
+                    if loc.sym is not None:
+                        lines.append("\t%16x %s+0x%x (%s)\n" % (loc.addr, loc.sym.name, loc.addr - loc.sym.start,
+                                                                 loc.dso_name))
+                    else:
+                        lines.append("\t%16x [unknown] (%s)\n" % (loc.addr, loc.dso_name))
+                lines.append("\n")
+                write("".join(lines))
+                return
+            loc = machine.resolve(smp[2], cpumode, smp[4])
+            sym = "%s+0x%x" % (loc.sym.name, loc.addr - loc.sym.start) if loc.sym is not None else "[unknown]"
+            write(head % tuple(vals) + "%16x %s (%s)\n" % (smp[4], sym, loc.dso_name))
+        return h
 
     def _fused(self, ev: Evsel, name: str) -> Optional[Callable[[tuple], Any]]:
         """One generated function per event: a single Struct reads the sample's

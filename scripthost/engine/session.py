@@ -19,6 +19,7 @@ from operator import itemgetter
 from typing import Any, Callable, Optional
 
 from scripthost.engine.attrs import Evsel
+from scripthost.engine.machine import Machine
 from scripthost.engine.layouts import (
     EVENT_HEADER, Feature, HEADER_LAST_FEATURE, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
 )
@@ -30,6 +31,9 @@ __all__ = ["Consumer", "Session", "SessionStats"]
 
 _time_key = itemgetter(0)
 _COMM_BODY = 8  # u32 pid, tid
+_PIDS = struct.Struct("<ii")
+_MMAP = struct.Struct("<iiQQQ")
+_MMAP_BUILD_ID = 1 << 14
 
 
 class Consumer:
@@ -116,6 +120,7 @@ class Session:
         self.kernel_map_start: Optional[int] = None
         self.stats = SessionStats()
         self.stopped = False
+
         self._id_pos: Optional[int] = None
         self._names_by_id: dict[int, str] = {}
         for attr, ids in self.rec.attrs:
@@ -124,6 +129,8 @@ class Session:
             self._apply_event_desc(self.features[Feature.EVENT_DESC])
         if Feature.TRACING_DATA in self.features:
             self._set_tracing(self.features[Feature.TRACING_DATA], None, self.rec.data_offset)
+        #: maps and symbols for sample addresses (symbols load on first use)
+        self.machine = Machine(self.build_ids())
 
     # -- header state ---------------------------------------------------------------
 
@@ -172,20 +179,24 @@ class Session:
         c = self.comms.get(tid)
         return c if c is not None else f":{tid}"
 
-    def kernel_build_id(self) -> str:
-        """The recorded build id of [kernel.kallsyms] (file mode BUILD_ID section), or ""."""
+    def build_ids(self) -> dict[str, str]:
+        """Recorded build ids by file name (the file's BUILD_ID section)."""
+        out = {}
         raw = self.features.get(Feature.BUILD_ID, b"")
         pos = 0
         while pos + 8 <= len(raw):
             _, misc, size = EVENT_HEADER.unpack_from(raw, pos)
             if size < 36 or pos + size > len(raw):
                 break
-            name = raw[pos + 36:pos + size].split(b"\0", 1)[0]
-            if name == b"[kernel.kallsyms]":
-                n = raw[pos + 32] if misc & (1 << 15) else 20
-                return raw[pos + 12:pos + 12 + min(n, 20)].hex()
+            name = raw[pos + 36:pos + size].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            n = raw[pos + 32] if misc & (1 << 15) else 20
+            out[name] = raw[pos + 12:pos + 12 + min(n, 20)].hex()
             pos += size
-        return ""
+        return out
+
+    def kernel_build_id(self) -> str:
+        """The recorded build id of [kernel.kallsyms], or ""."""
+        return self.build_ids().get("[kernel.kallsyms]", "")
 
     @property
     def arch(self) -> str:
@@ -519,10 +530,12 @@ class Session:
                     self.comms[tid] = parent
                 else:
                     self.comms.pop(tid, None)
-        elif rtype == R.MMAP:
+        elif rtype == R.MMAP or rtype == R.MMAP2:
             if len(body) >= 32 and body[32:50].startswith(b"[kernel.kallsyms]"):
                 self.kernel_map_start = U64.unpack_from(body, 8)[0]
-        elif rtype == R.LOST:
+        if rtype == R.MMAP or rtype == R.MMAP2 or rtype == R.FORK:
+            self._apply_map_record(rtype, misc, body)
+        if rtype == R.LOST:
             if len(body) >= 16:
                 n = U64.unpack_from(body, 8)[0]
                 self.stats.lost_chunks += 1
@@ -534,6 +547,27 @@ class Session:
                 self.stats.lost_samples += n
                 self._consumer.lost("samples", n)
         self._consumer.record(rtype, misc, body, t)
+
+    def _apply_map_record(self, rtype: int, misc: int, body: bytes) -> None:
+        m = self.machine
+        if rtype == R.FORK:
+            if len(body) >= 16:
+                pid, ppid = _PIDS.unpack_from(body, 0)
+                m.fork(pid, ppid)
+            return
+        if rtype == R.MMAP:
+            if len(body) < 32:
+                return
+            pid, _, start, length, pgoff = _MMAP.unpack_from(body, 0)
+            name, bid = body[32:], ""
+        else:
+            if len(body) < 64:
+                return
+            pid, _, start, length, pgoff = _MMAP.unpack_from(body, 0)
+            name = body[64:]
+            bid = body[36:36 + min(body[32], 20)].hex() if misc & _MMAP_BUILD_ID else ""
+        name = name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+        m.mmap(pid, start, length, pgoff, name, (misc & 7) == 1, bid)
 
     # -- end of run ------------------------------------------------------------------
 
