@@ -117,7 +117,6 @@ class Session:
         self.ksyms = ksyms
         self.comms: dict[int, str] = {0: "swapper"}
         #: start of the kernel image map ([kernel.kallsyms]_text MMAP), once seen
-        self.kernel_map_start: Optional[int] = None
         self.stats = SessionStats()
         self.stopped = False
 
@@ -530,9 +529,6 @@ class Session:
                     self.comms[tid] = parent
                 else:
                     self.comms.pop(tid, None)
-        elif rtype == R.MMAP or rtype == R.MMAP2:
-            if len(body) >= 32 and body[32:50].startswith(b"[kernel.kallsyms]"):
-                self.kernel_map_start = U64.unpack_from(body, 8)[0]
         if rtype == R.MMAP or rtype == R.MMAP2 or rtype == R.FORK:
             self._apply_map_record(rtype, misc, body)
         if rtype == R.LOST:

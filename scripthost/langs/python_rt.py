@@ -19,7 +19,10 @@ import types
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from scripthost.engine.attrs import Evsel, S_BUF, S_CPU, S_IP, S_PERIOD, S_PID, S_POS, S_RAW, S_TID, S_TIME
+from scripthost.engine.attrs import (
+    Evsel, S_BUF, S_CALLCHAIN, S_CPU, S_IP, S_PERIOD, S_PID, S_POS, S_RAW, S_TID, S_TIME,
+)
+from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError, StreamError
 from scripthost.langs.base import Runtime, ScriptError, exec_path
@@ -171,7 +174,6 @@ class PythonRuntime(Runtime):
         self.session: Optional[Session] = None
         self._uses_script_context = False
         self._walked: set[int] = set()
-        self._map_syms: Any = None
 
     # -- loading ---------------------------------------------------------------------
 
@@ -306,7 +308,8 @@ class PythonRuntime(Runtime):
         code = getattr(fn, "__code__", None)
         want_dict = code is not None and code.co_argcount == nargs + 1
         env.update(fn=fn, NAME=event_name, rt=self, ctxobj=self.ctx)
-        args = ["NAME", "item", "cpu", "t // 1000000000", "t % 1000000000", "_cpid", "c", "[]"] + exprs
+        chain = "rt.callchain(item)" if ev.sample_type & SampleType.CALLCHAIN else "[]"
+        args = ["NAME", "item", "cpu", "t // 1000000000", "t % 1000000000", "_cpid", "c", chain] + exprs
         if want_dict:
             args.append("rt.sample_dict(item)")
         src = ["def h(item):"] + lines + [f"    fn({', '.join(args)})"]
@@ -320,7 +323,7 @@ class PythonRuntime(Runtime):
         env.update(fn=fn, NAME=event_name, rt=self, ctxobj=self.ctx)
         items = ["'common_cpu': cpu", "'common_s': t // 1000000000",
                  "'common_ns': t % 1000000000", "'common_pid': _cpid", "'common_comm': c",
-                 "'common_callchain': []"]
+                 "'common_callchain': " + ("rt.callchain(item)" if ev.sample_type & SampleType.CALLCHAIN else "[]")]
         items += [f"{f.name!r}: {e}" for f, e in zip(ev.tp_format.fields, exprs)]
         src = ["def h(item):"] + lines + [
             "    ctxobj.sample = item",
@@ -339,7 +342,7 @@ class PythonRuntime(Runtime):
         f = ev.sample_fields(smp[S_BUF], smp[S_POS])
         sample = {
             # perf 6.1 passes pid signed and tid as its u32 (-1 arrives as 4294967295)
-            "pid": smp[S_PID], "tid": smp[S_TID] & 0xFFFFFFFF, "cpu": smp[S_CPU], "ip": smp[S_IP],
+            "pid": smp[S_PID], "tid": smp[S_TID] & 0xFFFFFFFF, "cpu": smp[S_CPU] & 0xFFFFFFFF, "ip": smp[S_IP],
             "time": smp[S_TIME], "period": smp[S_PERIOD], "phys_addr": f.get("phys_addr", 0),
             "addr": f.get("addr", 0), "values": f.get("values") or [(0, 0, 0)],
             "weight": f.get("weight", 0), "transaction": f.get("transaction", 0),
@@ -353,29 +356,35 @@ class PythonRuntime(Runtime):
             sample["time_running"] = f["time_running"]
         d: dict[str, Any] = {"ev_name": s.evsel_name(ev), "attr": ev.attr_bytes.ljust(128, b"\0")[:128],
                              "sample": sample}
-        if smp[S_RAW] is not None:
-            d["raw_buf"] = smp[S_RAW]
+        d["raw_buf"] = bytes(smp[S_RAW]) if smp[S_RAW] is not None else b""
         d["comm"] = s.comm(smp[S_TID])
-        self._add_kernel_symbol(d, smp[S_IP], sample["cpumode"])
-        d.update(callchain=[], brstack=[], brstacksym=[], iregs="", uregs="")
+        cpumode = sample["cpumode"]
+        loc = s.machine.resolve(smp[S_PID], cpumode, smp[S_IP])
+        if loc.map is not None:
+            dso = loc.map.dso
+            d.update(dso=dso.name, dso_bid=dso.build_id, dso_map_start=loc.map.start, dso_map_end=loc.map.end)
+        if loc.sym is not None:
+            d["symbol"], d["symoff"] = loc.sym.name, loc.symoff
+        d.update(callchain=self._chain(smp, cpumode), brstack=[], brstacksym=[], iregs="", uregs="")
         return d
 
-    def _add_kernel_symbol(self, d: dict[str, Any], ip: int, cpumode: int) -> None:
-        """perf's dso/symbol keys for a kernel ip, resolved against the host's kallsyms."""
-        s = self.session
-        if cpumode != 1 or s is None or s.kernel_map_start is None:
-            return
-        if self._map_syms is None:
-            from scripthost.engine.ksyms import MAP_TYPES, KernelSymbols
-            self._map_syms = KernelSymbols(types=MAP_TYPES)
-        end = self._map_syms.map_end()
-        if not (s.kernel_map_start <= ip < end):
-            return
-        d.update(dso="[kernel.kallsyms]", dso_bid=s.kernel_build_id(),
-                 dso_map_start=s.kernel_map_start, dso_map_end=end)
-        hit = self._map_syms.lookup(ip)
-        if hit is not None:
-            d["symbol"], d["symoff"] = hit
+    def callchain(self, item: tuple) -> list[dict[str, Any]]:
+        """common_callchain: a sample's callchain as perf's list of frame dicts."""
+        ev: Evsel = item[3]
+        smp = ev.parse(item[2], item[1])
+        return self._chain(smp, _misc(smp) & 7)
+
+    def _chain(self, smp: tuple, cpumode: int) -> list[dict[str, Any]]:
+        out = []
+        for loc in self.session.machine.callchain(smp[S_PID], cpumode, smp[S_CALLCHAIN]):
+            frame: dict[str, Any] = {"ip": loc.ip}
+            if loc.sym is not None:
+                frame["sym"] = loc.sym.as_dict()
+                frame["sym_off"] = loc.symoff
+            if loc.map is not None:
+                frame["dso"] = loc.map.dso.name
+            out.append(frame)
+        return out
 
 
 def _misc(smp: tuple) -> int:
