@@ -2,13 +2,19 @@
 pipe-mode stream, system-wide, per CPU, per process or for a command and its
 children.  The options mean what they mean to `perf record`.
 
-usage: scripthost record -e SYS:EVENT [-e ...] [--filter EXPR] [-a] [-C CPUS]
-                         [-p PID[,PID]] [-t TID] [-c PERIOD] [-R] [-m PAGES]
-                         [-o FILE|-] [-q] [--exclude-pid PID] [--include-self]
-                         [-- COMMAND [ARGS...]]
+usage: scripthost record -e EVENT [-e ...] [--filter EXPR] [-a] [-C CPUS]
+                         [-p PID[,PID]] [-t TID] [-c PERIOD | -F FREQ] [-g] [-R]
+                         [-m PAGES] [-o FILE|-] [-q] [--exclude-pid PID]
+                         [--include-self] [-- COMMAND [ARGS...]]
 
-By default the recorder leaves out events of its own process (and of any
---exclude-pid), so a live report does not count the tracer's own pipe writes.
+EVENT is a tracepoint (sys:event, globs allowed) or a sampled event: cpu-clock,
+task-clock, page-faults, context-switches, cpu-migrations, minor-faults,
+major-faults, cycles, instructions, cache-references, cache-misses, branches,
+branch-misses.  Sampled events run at -F 4000 Hz unless -c or -F says otherwise;
+-g records callchains (frame pointers) for every event.
+
+By default the recorder leaves out tracepoint events of its own process (and of
+any --exclude-pid), so a live report does not count the tracer's own pipe writes.
 """
 
 from __future__ import annotations
@@ -24,11 +30,20 @@ from typing import BinaryIO, Optional
 from scripthost.collect.perf_event import EventFd, RingBuffer, pack_attr
 from scripthost.collect.tracefs import Tracepoint, resolve_events, tracing_data_blob
 from scripthost.collect.writer import StreamWriter
-from scripthost.engine.layouts import AttrFlag as F, SampleType as ST
+from scripthost.engine.layouts import (
+    AttrFlag as F, HARDWARE_EVENTS, SOFTWARE_EVENTS, SampleType as ST,
+)
 from scripthost.errors import ScripthostError, UsageError
 
 __all__ = ["RecordOptions", "Recorder", "parse_record_args", "record_main"]
 
+SAMPLED_SAMPLE_TYPE = ST.IP | ST.TID | ST.TIME | ST.CPU | ST.PERIOD | ST.IDENTIFIER
+DEFAULT_FREQ = 4000
+#: sampled events by the names perf accepts: (perf type, config)
+SAMPLED_EVENTS = {name: (1, i) for i, name in enumerate(SOFTWARE_EVENTS) if name not in ("dummy", "bpf-output")}
+SAMPLED_EVENTS.update({name: (0, i) for i, name in enumerate(HARDWARE_EVENTS)})
+SAMPLED_EVENTS.update({"faults": (1, 2), "cs": (1, 3), "migrations": (1, 4), "branches": (0, 4),
+                       "cpu-cycles": (0, 0)})
 TP_SAMPLE_TYPE = ST.IP | ST.TID | ST.TIME | ST.CPU | ST.PERIOD | ST.RAW | ST.IDENTIFIER
 DUMMY_SAMPLE_TYPE = ST.IP | ST.TID | ST.TIME | ST.CPU | ST.PERIOD | ST.IDENTIFIER
 READ_FORMAT = 4 | 16  # ID | LOST
@@ -44,6 +59,8 @@ class RecordOptions:
     pids: list[int] = field(default_factory=list)
     tids: list[int] = field(default_factory=list)
     period: int = 1
+    freq: Optional[int] = None
+    callchain: bool = False
     pages: int = 1024
     output: str = "perf.data"
     quiet: bool = False
@@ -100,6 +117,16 @@ def parse_record_args(argv: list[str]) -> RecordOptions:
                 o.tids.extend(int(p) for p in value().split(","))
             elif a in ("-c", "--count"):
                 o.period = int(value())
+                o.freq = None
+            elif a in ("-F", "--freq"):
+                o.freq = int(value())
+            elif a == "-g":
+                o.callchain = True
+            elif a.startswith("--call-graph"):
+                mode = a.split("=", 1)[1] if "=" in a else value()
+                if mode.split(",")[0] != "fp":
+                    raise UsageError(f"--call-graph {mode}: only fp (frame pointers) is supported")
+                o.callchain = True
             elif a in ("-m", "--mmap-pages"):
                 o.pages = int(value())
             elif a in ("-o", "--output"):
@@ -142,7 +169,8 @@ class Recorder:
 
     def __init__(self, opts: RecordOptions) -> None:
         self.o = opts
-        self.tps: list[Tracepoint] = resolve_events(opts.events)
+        self.sampled = [e for e in opts.events if e in SAMPLED_EVENTS]
+        self.tps: list[Tracepoint] = resolve_events([e for e in opts.events if e not in SAMPLED_EVENTS])
         self.fds: list[EventFd] = []
         self.rings: list[RingBuffer] = []
         self.child: Optional[int] = None
@@ -233,11 +261,21 @@ class Recorder:
             flags |= F.INHERIT
         watermark = max(mmap_page() * self.o.pages // 4, 4096)
         self.attrs: list[bytes] = []
+        chain = ST.CALLCHAIN if self.o.callchain else 0
         for tp in self.tps:
             self.attrs.append(pack_attr(type=2, config=tp.id, sample_period=self.o.period,
-                                        sample_type=TP_SAMPLE_TYPE, read_format=READ_FORMAT,
+                                        sample_type=TP_SAMPLE_TYPE | chain, read_format=READ_FORMAT,
                                         flags=flags, wakeup=watermark))
+        for name in self.sampled:
+            etype, config = SAMPLED_EVENTS[name]
+            freq = self.o.freq if self.o.freq is not None else (None if self.o.period > 1 else DEFAULT_FREQ)
+            self.attrs.append(pack_attr(type=etype, config=config,
+                                        sample_period=freq if freq else self.o.period,
+                                        sample_type=SAMPLED_SAMPLE_TYPE | chain, read_format=READ_FORMAT,
+                                        flags=flags | (F.FREQ if freq else 0), wakeup=watermark))
         track = flags | F.COMM | F.TASK | F.COMM_EXEC
+        if self.wants_maps:
+            track |= F.MMAP | F.MMAP2
         self.attrs.append(pack_attr(type=1, config=9, sample_period=1, sample_type=DUMMY_SAMPLE_TYPE,
                                     read_format=READ_FORMAT, flags=track, wakeup=watermark))
         self.ids: list[list[int]] = [[] for _ in self.attrs]
@@ -265,8 +303,13 @@ class Recorder:
         if not self.fds:
             raise ScripthostError("nothing to trace: the target processes are gone")
 
+    @property
+    def wants_maps(self) -> bool:
+        """Whether samples need memory maps to be resolved (sampled events or -g)."""
+        return bool(self.sampled) or self.o.callchain
+
     def names(self) -> list[str]:
-        return [tp.full_name for tp in self.tps] + ["dummy:HG"]
+        return [tp.full_name for tp in self.tps] + list(self.sampled) + ["dummy:HG"]
 
     def run(self, out: BinaryIO, stop: Optional[threading.Event] = None) -> int:
         """Record until stopped, the command exits, or the output closes; 0 on success."""
@@ -276,11 +319,16 @@ class Recorder:
         for attr, ids in zip(self.attrs, self.ids):
             w.attr(attr, ids)
         w.features([sys.argv[0]] + sys.argv[1:], list(zip(self.attrs, self.ids, self.names())))
-        w.tracing_data(tracing_data_blob(self.tps))
+        if self.tps:
+            w.tracing_data(tracing_data_blob(self.tps))
         for ids, name in zip(self.ids, self.names()):
             if ids:
                 w.event_name(ids[0], name)
         w.existing_tasks()
+        if self.wants_maps:
+            w.kernel_map()
+            if self.o.system_wide or not self.o.command:
+                w.existing_maps(self.o.pids or None)
         w.finished_init()
         w.flush()
         for ev in self.fds:

@@ -8,11 +8,26 @@ import os
 import platform
 import socket
 import struct
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, Optional
 
 from scripthost.engine.layouts import EVENT_HEADER, Feature, HEADER_LAST_FEATURE, PIPE_HEADER, PERF_MAGIC, RecordType as R
 
 __all__ = ["StreamWriter", "str64"]
+
+
+def _kernel_text() -> tuple[int, int]:
+    """The kernel's _text and _etext addresses, or zeros when kallsyms hides them."""
+    found = {}
+    try:
+        with open("/proc/kallsyms", "rb") as f:
+            for line in f:
+                if line.endswith((b" _text\n", b" _etext\n")):
+                    found[line.split()[2]] = int(line.split()[0], 16)
+                    if len(found) == 2:
+                        break
+    except (OSError, ValueError):
+        pass
+    return found.get(b"_text", 0), found.get(b"_etext", 0)
 
 
 def str64(s: str) -> bytes:
@@ -103,6 +118,40 @@ class StreamWriter:
                 body = struct.pack("<II", int(p), int(t)) + comm + b"\0"
                 body += bytes(-len(body) % 8)
                 chunks.append(_record(R.COMM, body + self.trailer))
+        self.write(b"".join(chunks))
+
+    def kernel_map(self) -> None:
+        """The kernel image's MMAP record, as perf synthesizes it (from kallsyms' _text)."""
+        text, etext = _kernel_text()
+        if not text or etext <= text:
+            return
+        body = struct.pack("<iIQQQ", -1, 0, text, etext - text, text) + b"[kernel.kallsyms]_text\0"
+        body += bytes(-len(body) % 8)
+        self.write(_record(R.MMAP, body + self.trailer, misc=1))
+
+    def existing_maps(self, pids: Optional[list[int]] = None) -> None:
+        """MMAP2 records for the executable mappings of running processes."""
+        chunks = []
+        for p in pids or [int(d) for d in os.listdir("/proc") if d.isdigit()]:
+            try:
+                with open(f"/proc/{p}/maps", "rb") as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                parts = line.split(None, 5)
+                if len(parts) < 5 or b"x" not in parts[1]:
+                    continue
+                lo, hi = (int(x, 16) for x in parts[0].split(b"-"))
+                maj, mnr = (int(x, 16) for x in parts[3].split(b":"))
+                perms = parts[1]
+                prot = (1 if b"r" in perms else 0) | (2 if b"w" in perms else 0) | 4
+                name = parts[5].strip() if len(parts) > 5 else b"//anon"
+                body = struct.pack("<IIQQQIIQQII", p, p, lo, hi - lo, int(parts[2], 16), maj, mnr,
+                                   int(parts[4]), 0, prot, 2 if perms.endswith(b"p") else 1)
+                body += name + b"\0"
+                body += bytes(-len(body) % 8)
+                chunks.append(_record(R.MMAP2, body + self.trailer, misc=2))
         self.write(b"".join(chunks))
 
     def finished_round(self) -> None:

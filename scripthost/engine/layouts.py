@@ -225,3 +225,12 @@ MISC_CPUMODE_MASK = 7
 MISC_COMM_EXEC = 1 << 13
 MISC_SWITCH_OUT = 1 << 13
 MISC_SWITCH_OUT_PREEMPT = 1 << 14
+
+
+#: generic event names by config, for PERF_TYPE_SOFTWARE (1) and PERF_TYPE_HARDWARE (0)
+SOFTWARE_EVENTS = ["cpu-clock", "task-clock", "page-faults", "context-switches", "cpu-migrations",
+                   "minor-faults", "major-faults", "alignment-faults", "emulation-faults", "dummy",
+                   "bpf-output", "cgroup-switches"]
+HARDWARE_EVENTS = ["cycles", "instructions", "cache-references", "cache-misses",
+                   "branch-instructions", "branch-misses", "bus-cycles", "stalled-cycles-frontend",
+                   "stalled-cycles-backend", "ref-cycles"]

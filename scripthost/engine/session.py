@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional
 from scripthost.engine.attrs import Evsel
 from scripthost.engine.machine import Machine
 from scripthost.engine.layouts import (
-    EVENT_HEADER, Feature, HEADER_LAST_FEATURE, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
+    EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
 )
 from scripthost.engine.reader import Recording, open_recording
 from scripthost.engine.source import Input
@@ -89,14 +89,6 @@ class _Handlers(dict):
         h = self._consumer.handler(evsel)
         self[evsel] = h
         return h
-
-
-_SW_NAMES = ["cpu-clock", "task-clock", "page-faults", "context-switches", "cpu-migrations",
-             "minor-faults", "major-faults", "alignment-faults", "emulation-faults", "dummy",
-             "bpf-output", "cgroup-switches"]
-_HW_NAMES = ["cycles", "instructions", "cache-references", "cache-misses",
-             "branch-instructions", "branch-misses", "bus-cycles", "stalled-cycles-frontend",
-             "stalled-cycles-backend", "ref-cycles"]
 
 
 class Session:
@@ -168,10 +160,10 @@ class Session:
             return ev.name
         if ev.is_tracepoint:
             return ev.tp_format.full_name if ev.tp_format is not None else "unknown tracepoint"
-        if ev.type == 1 and ev.config < len(_SW_NAMES):
-            return _SW_NAMES[ev.config]
-        if ev.type == 0 and ev.config < len(_HW_NAMES):
-            return _HW_NAMES[ev.config]
+        if ev.type == 1 and ev.config < len(SOFTWARE_EVENTS):
+            return SOFTWARE_EVENTS[ev.config]
+        if ev.type == 0 and ev.config < len(HARDWARE_EVENTS):
+            return HARDWARE_EVENTS[ev.config]
         return f"raw {ev.type}:{ev.config:#x}"
 
     def comm(self, tid: int) -> str:
