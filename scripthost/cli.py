@@ -83,7 +83,9 @@ def _parse_trace_args(argv: list[str]) -> dict:
             opts["input"] = value()
         elif a.startswith("-s") or a.startswith("--script"):
             opts["script"] = value()
-            opts["script_args"] = argv[i + 1:]
+            rest = argv[i + 1:]
+            # as with perf, `--` lets the script's own options through and is not passed on
+            opts["script_args"] = rest[1:] if rest[:1] == ["--"] else rest
             return opts
         elif a in ("-l", "--list"):
             opts["list"] = True

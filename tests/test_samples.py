@@ -1,0 +1,173 @@
+"""Sampled events with callchains: perf's sampling scripts run unchanged over
+recordings of a workload with known hot functions (hot_inner about 3/4 of the
+user time, warm 1/4, then a getppid() loop in the kernel), and print what
+`perf script -s` prints; default output matches `perf script`; our collector's
+recording of the same workload shows the same hot functions; our flame graph
+shows the hottest function widest."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import IS_ROOT, PERF_EXEC, perf, scripthost
+
+HERE = Path(__file__).parent
+OUR_FLAMEGRAPH = str(HERE.parent / "scripts" / "python" / "flamegraph.py")
+needs_sampling = pytest.mark.skipif(PERF_EXEC is None or not IS_ROOT,
+                                    reason="sampling recordings need perf and root")
+
+
+@pytest.fixture(scope="module")
+def hot(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tests/hot.c, static (no PLT stubs) and with frame pointers."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to build the sampling workload")
+    out = tmp_path_factory.mktemp("hot") / "hot"
+    subprocess.run(["gcc", "-O1", "-g", "-fno-omit-frame-pointer", "-static", "-o", str(out),
+                    str(HERE / "hot.c")], check=True, capture_output=True)
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def recordings(hot: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The workload recorded by perf (file and pipe mode) and by our collector."""
+    if PERF_EXEC is None or not IS_ROOT:
+        pytest.skip("sampling recordings need perf and root")
+    d = tmp_path_factory.mktemp("samples")
+    out = {"file": str(d / "perf.data"), "pipe": str(d / "perf.pipe"), "ours": str(d / "ours.data")}
+    cmd = [hot, "200", "200000"]
+    r = perf("record", "-q", "-g", "-e", "cpu-clock", "-F", "999", "-o", out["file"], "--", *cmd)
+    assert r.returncode == 0, r.stderr
+    r = perf("record", "-q", "-g", "-e", "cpu-clock", "-F", "999", "-o", "-", "--", *cmd)
+    assert r.returncode == 0, r.stderr
+    Path(out["pipe"]).write_bytes(r.stdout)
+    r = scripthost("record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-o", out["ours"], "--", *cmd)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def _perf_script(path: str) -> str:
+    return os.path.join(PERF_EXEC or "", "scripts", "python", path)
+
+
+@needs_sampling
+@pytest.mark.parametrize("mode", ["file", "pipe", "ours"])
+def test_default_output_with_callchains(mode: str, recordings: dict) -> None:
+    ours = scripthost("trace", "-i", recordings[mode])
+    theirs = perf("script", "-i", recordings[mode])
+    assert ours.returncode == 0, ours.stderr
+    a, b = ours.stdout.decode().splitlines(), theirs.stdout.decode().splitlines()
+    same = sum(x == y for x, y in zip(a, b))
+    assert len(a) == len(b) and len(b) > 1000
+    assert same >= 0.99 * len(b), f"{same}/{len(b)} lines identical"
+
+
+@needs_sampling
+@pytest.mark.parametrize("mode", ["file", "pipe", "ours"])
+@pytest.mark.parametrize("script", ["stackcollapse.py", "event_analyzing_sample.py", "sample_probe.py",
+                                    "flamegraph.py -- -f json -o -"])
+def test_perf_sampling_scripts_identical(script: str, mode: str, recordings: dict) -> None:
+    name, *args = script.split()
+    path = str(HERE / "scripts" / name) if name == "sample_probe.py" else _perf_script(name)
+    outs = []
+    for run in (lambda: perf("script", "-i", recordings[mode], "-s", path, *args),
+                lambda: scripthost("trace", "-i", recordings[mode], "-s", path, *args)):
+        if os.path.exists("/dev/shm/perf.db"):
+            os.unlink("/dev/shm/perf.db")  # event_analyzing_sample's database, kept between runs
+        r = run()
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout)
+    assert outs[1] == outs[0]
+    assert len(outs[0]) > 100
+
+
+@needs_sampling
+def test_collector_finds_the_same_hot_functions(recordings: dict) -> None:
+    """Our recording, read by the real perf, ranks the workload's functions as perf's own does."""
+    def leaves(path: str) -> dict[str, int]:
+        r = perf("script", "-i", path, "-s", _perf_script("stackcollapse.py"))
+        counts: dict[str, int] = {}
+        for line in r.stdout.decode().splitlines():
+            stack, n = line.rsplit(" ", 1)
+            counts[stack.split(";")[-1]] = counts.get(stack.split(";")[-1], 0) + int(n)
+        return counts
+    ours, theirs = leaves(recordings["ours"]), leaves(recordings["file"])
+    for counts in (ours, theirs):
+        top = sorted(counts, key=counts.get, reverse=True)
+        assert top[:2] == ["hot_inner", "warm"], counts
+        assert counts["hot_inner"] > 2 * counts["warm"]
+
+
+@needs_sampling
+def test_our_folded_output_is_stackcollapse(recordings: dict) -> None:
+    ours = scripthost("trace", "-i", recordings["file"], "-s", OUR_FLAMEGRAPH, "--format", "folded")
+    theirs = perf("script", "-i", recordings["file"], "-s", _perf_script("stackcollapse.py"))
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.splitlines() == sorted(theirs.stdout.splitlines())
+
+
+def _frames(svg: Path) -> list[tuple[str, float, int]]:
+    ns = "{http://www.w3.org/2000/svg}"
+    out = []
+    for g in ET.parse(svg).getroot().iter(f"{ns}g"):
+        if g.get("class") == "f":
+            name = g.find(f"{ns}title").text.rsplit(" (", 1)[0]
+            out.append((name, float(g.find(f"{ns}rect").get("width")), int(g.get("data-d"))))
+    return out
+
+
+@needs_sampling
+def test_flame_graph_shows_the_hottest_function_widest(recordings: dict, tmp_path: Path) -> None:
+    svg = tmp_path / "fg.svg"
+    r = scripthost("trace", "-i", recordings["ours"], "-s", OUR_FLAMEGRAPH, "-o", str(svg))
+    assert r.returncode == 0, r.stderr
+    text = svg.read_text()
+    assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")  # nothing to fetch
+    frames = _frames(svg)
+    hot = [f for f in frames if f[0] == "hot_inner"]
+    assert hot
+    name, width, depth = max(hot, key=lambda f: f[1])
+    same_depth = [f for f in frames if f[2] == depth]
+    assert max(same_depth, key=lambda f: f[1])[0] == "hot_inner"
+    warm = max(f[1] for f in frames if f[0] == "warm")
+    assert width > 2 * warm
+    chromium = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")
+                     if shutil.which(b)), None)
+    if chromium is None:
+        pytest.skip("no headless Chromium for the screenshot")
+    png = tmp_path / "fg.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={png}",
+                    "--window-size=1200,600", f"file://{svg}"], capture_output=True, timeout=120)
+    assert png.exists() and png.stat().st_size > 1000
+
+
+def test_symbol_rules_without_perf() -> None:
+    """perf's kallsyms rules: of names at one address the last wins; an unsized
+    symbol runs to the next; ELF tables prefer global over local."""
+    from scripthost.engine.symbols import STB_GLOBAL, STB_LOCAL, Symbol, SymbolTable, kallsyms_table
+    t = kallsyms_table(b"ffffffff81000000 T _text\nffffffff81377d40 T __ia32_sys_getppid\n"
+                       b"ffffffff81377d40 T __x64_sys_getppid\nffffffff81377d80 t next_fn\n")
+    assert t.find(0xFFFFFFFF81377D66).name == "__x64_sys_getppid"
+    assert t.find(0xFFFFFFFF81377D66).end == 0xFFFFFFFF81377D80
+    e = SymbolTable([Symbol(0x100, 0x110, STB_LOCAL, "__GI_f"), Symbol(0x100, 0x110, STB_GLOBAL, "f"),
+                     Symbol(0x200, 0x200, STB_GLOBAL, "label"), Symbol(0x240, 0x250, STB_GLOBAL, "g")])
+    assert e.find(0x105).name == "f" and e.find(0x110) is None
+    assert e.find(0x230).name == "label"
+
+
+def test_maps_cut_overlaps() -> None:
+    from scripthost.engine.machine import Dso, Map, Maps
+    d1, d2 = Dso("a", "", lambda d: None), Dso("b", "", lambda d: None)
+    m = Maps()
+    m.insert(Map(0x1000, 0x5000, 0, d1))
+    m.insert(Map(0x2000, 0x3000, 0x40, d2))
+    assert m.find(0x1800).dso is d1 and m.find(0x2800).dso is d2
+    after = m.find(0x3800)
+    assert after.dso is d1 and after.map_ip(0x3800) == 0x2800
+    assert m.find(0x5000) is None
