@@ -171,3 +171,18 @@ def test_maps_cut_overlaps() -> None:
     after = m.find(0x3800)
     assert after.dso is d1 and after.map_ip(0x3800) == 0x2800
     assert m.find(0x5000) is None
+
+
+@pytest.mark.skipif(PERF_EXEC is None or not os.path.exists("/sys/kernel/notes"), reason="needs perf and /sys/kernel/notes")
+def test_running_kernel_build_id_is_perfs() -> None:
+    # /proc/kallsyms names a recording's kernel addresses only when this id is the recorded one
+    from scripthost.engine.symbols import running_kernel_build_id
+    r = perf("buildid-list", "-k")
+    assert running_kernel_build_id() == r.stdout.decode().strip()
+
+
+def test_other_kernels_recording_gets_no_host_symbols() -> None:
+    from scripthost.engine.machine import Machine
+    m = Machine({"[kernel.kallsyms]": "00" * 20})
+    assert m.kernel_table().symbols == [] or os.path.exists(
+        os.path.expanduser("~/.debug/[kernel.kallsyms]/" + "00" * 20))

@@ -16,6 +16,7 @@ from typing import Callable, Optional
 
 from scripthost.engine.symbols import (
     Symbol, SymbolTable, elf_table, kallsyms_table, perf_map_table, read_build_id,
+    running_kernel_build_id,
 )
 
 __all__ = ["Dso", "Map", "Maps", "Machine", "Location", "KERNEL_DSO"]
@@ -169,7 +170,9 @@ class Machine:
     def _host_kallsyms(self) -> bytes:
         bid = self.build_ids.get(KERNEL_DSO, "")
         paths = [os.path.expanduser(f"~/.debug/{KERNEL_DSO}/{bid}/kallsyms")] if bid else []
-        paths.append("/proc/kallsyms")
+        # as perf: the running kernel's symbols only for a recording of this kernel
+        if not bid or bid == running_kernel_build_id():
+            paths.append("/proc/kallsyms")
         for p in paths:
             try:
                 with open(p, "rb") as f:

@@ -12,11 +12,12 @@ underscores, then the longer name) and lets an unsized symbol run to the next.
 from __future__ import annotations
 
 import os
+import struct
 from bisect import bisect_right
 from typing import Iterable, Optional
 
 __all__ = ["Symbol", "SymbolTable", "elf_table", "kallsyms_table", "perf_map_table",
-           "read_build_id", "debug_candidates"]
+           "read_build_id", "running_kernel_build_id", "debug_candidates"]
 
 STB_LOCAL, STB_GLOBAL, STB_WEAK = 0, 1, 2
 _PAGE = 4096
@@ -157,6 +158,27 @@ def read_build_id(path_or_elf) -> str:
                     return note["n_desc"]
     except Exception:  # pyelftools raises assorted errors on damaged files
         return ""
+    return ""
+
+
+_NOTE = struct.Struct("<III")
+
+
+def running_kernel_build_id(notes: str = "/sys/kernel/notes") -> str:
+    """The running kernel's GNU build id (from its raw ELF notes), or ""."""
+    try:
+        with open(notes, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return ""
+    pos = 0
+    while pos + 12 <= len(raw):
+        namesz, descsz, ntype = _NOTE.unpack_from(raw, pos)
+        name_at = pos + 12
+        desc_at = name_at + (namesz + 3) // 4 * 4
+        if ntype == 3 and raw[name_at:name_at + namesz].rstrip(b"\0") == b"GNU":
+            return raw[desc_at:desc_at + descsz].hex()
+        pos = desc_at + (descsz + 3) // 4 * 4
     return ""
 
 
