@@ -163,6 +163,7 @@ class Machine:
         self.procs: dict[int, Maps] = {}
         self._dsos: dict[str, Dso] = {}
         self._kernel_end: Optional[int] = None
+        self._kernel_pending: list[tuple[int, int]] = []
         self._kernel_table: Optional[SymbolTable] = None
 
     # -- kallsyms ---------------------------------------------------------------------
@@ -237,8 +238,8 @@ class Machine:
         """An MMAP/MMAP2 record."""
         if kernel or pid == -1:
             if filename.startswith(KERNEL_DSO):
-                end = max(start + length, self.kernel_map_end())
-                self.kernel.insert(Map(start, end, 0, self._dso(KERNEL_DSO, self.build_ids.get(KERNEL_DSO, "")), True))
+                # its end needs kallsyms: placed at the first kernel address resolved
+                self._kernel_pending.append((start, length))
             return  # kernel modules: not resolved (their symbols would come from the .ko files)
         identity = False
         if filename.startswith(_ANON_PREFIXES):
@@ -249,6 +250,12 @@ class Machine:
         if maps is None:
             maps = self.procs[pid] = Maps()
         maps.insert(Map(start, start + length, pgoff, self._dso(filename, bid), identity))
+
+    def _place_kernel(self) -> None:
+        dso = self._dso(KERNEL_DSO, self.build_ids.get(KERNEL_DSO, ""))
+        for start, length in self._kernel_pending:
+            self.kernel.insert(Map(start, max(start + length, self.kernel_map_end()), 0, dso, True))
+        self._kernel_pending.clear()
 
     def fork(self, pid: int, ppid: int) -> None:
         """A FORK record: a new process starts with a copy of its parent's maps."""
@@ -265,6 +272,8 @@ class Machine:
         """The map and symbol of ``ip`` for a thread of ``pid`` in ``cpumode``
         (1 kernel, 2 user, as in a record's misc)."""
         if cpumode == 1:
+            if self._kernel_pending:
+                self._place_kernel()
             maps = self.kernel
         elif cpumode == 2:
             maps = self.procs.get(pid)

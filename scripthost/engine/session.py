@@ -7,7 +7,12 @@ timestamp are queued; user records (type >= 64) and records with time 0 are
 handled on arrival.  At each FINISHED_ROUND the queue is sorted (stable, so
 equal times keep arrival order) and everything up to the largest timestamp seen
 by the end of the previous round is delivered.  Memory stays bounded by two
-rounds of events.
+rounds of events plus one input chunk.
+
+Rounds are settled in bulk, once per input chunk (and before anything that is
+delivered on arrival): when no round brings an event older than the limit of
+the round before it, perf's round-by-round deliveries are exactly one stable
+sort of them all; otherwise the rounds are replayed one by one.
 """
 
 from __future__ import annotations
@@ -241,7 +246,10 @@ class Session:
         self._handlers = handlers
         self._consumer = consumer
         self._pending: list[tuple] = []
+        self._bounds: list[int] = []  # len(_pending) at each FINISHED_ROUND not yet settled
+        self._base = 0                # _pending[:_base]: queued by settled rounds, sorted
         self._next_flush = 0
+        self._last_limit = 0
         self._last_delivered = 0
         self._next_tick = 0
         error: Optional[BaseException] = None
@@ -250,8 +258,12 @@ class Session:
         except StreamError as e:
             error = e
         except KeyboardInterrupt:
-            self._pending = []
             self.stopped = True
+            try:
+                self._settle()  # what perf had delivered by now
+            except KeyboardInterrupt:
+                pass
+            self._pending.clear()
         if not self.stopped:
             try:
                 self._flush(None)
@@ -276,6 +288,8 @@ class Session:
         unpack_hdr = EVENT_HEADER.unpack_from
         id2evsel = self.id2evsel
         u64 = U64.unpack_from
+        bound = self._bounds.append
+        pending = self._pending
         nrec = 0
         nsamp = 0
         try:
@@ -314,6 +328,10 @@ class Session:
                     if nxt > end:
                         break
                     nrec += 1
+                    if rtype == R.FINISHED_ROUND:
+                        bound(len(pending))
+                        pos = nxt
+                        continue
                     if rtype == 9:
                         if id_pos >= 0:
                             ev = id2evsel.get(u64(buf, pos + id_pos)[0])
@@ -354,6 +372,8 @@ class Session:
                 need = unpack_hdr(buf, pos)[2] if left >= 8 else 8
                 if data_end is not None and at + need > data_end:
                     raise StreamError(f"corrupt record: {need} bytes run past the data section end", at)
+                if self._bounds and len(buf) - pos < need:
+                    self._settle()  # before waiting on the input: live output stays current
                 if not src.fill(need):
                     if src.pos >= len(src.buf):
                         return
@@ -364,8 +384,10 @@ class Session:
             stats.samples += nsamp
 
     def _other(self, rtype: int, misc: int, buf: bytes, pos: int, size: int) -> None:
-        """Every record but SAMPLE."""
+        """Every record but SAMPLE and FINISHED_ROUND."""
         if rtype >= 64:
+            if self._bounds:
+                self._settle()
             self._user_record(rtype, misc, buf, pos, size)
             return
         if rtype not in KNOWN_RECORD_TYPES:
@@ -375,6 +397,8 @@ class Session:
         t = ev.trailer_time_of(buf, pos + size) if ev is not None else 0
         item = (t, rtype, misc, buf[pos + 8:pos + size], None)
         if t == 0 or t == 0xFFFFFFFFFFFFFFFF:
+            if self._bounds:
+                self._settle()
             self._deliver_other(item)
         else:
             self._pending.append(item)
@@ -393,9 +417,7 @@ class Session:
     def _user_record(self, rtype: int, misc: int, buf: bytes, pos: int, size: int) -> None:
         src = self.rec.source
         off = src.offset + pos
-        if rtype == R.FINISHED_ROUND:
-            self._round()
-        elif rtype == R.HEADER_ATTR:
+        if rtype == R.HEADER_ATTR:
             if size < 8 + 64:
                 raise StreamError(f"corrupt HEADER_ATTR record of size {size}", off)
             asize = U32.unpack_from(buf, pos + 12)[0]
@@ -440,12 +462,58 @@ class Session:
 
     # -- delivery --------------------------------------------------------------------
 
+    def _settle(self) -> None:
+        """Deliver what perf delivers at each FINISHED_ROUND read so far."""
+        pending, bounds = self._pending, self._bounds
+        limit, top, lo = self._last_limit, self._next_flush, self._base
+        for b in bounds:
+            if b > lo:
+                times = list(map(_time_key, pending[lo:b]))
+                if min(times) < limit:
+                    self._replay()
+                    return
+                hi = max(times)
+                limit = top
+                if hi > top:
+                    top = hi
+            else:
+                limit = top
+            lo = b
+        # no round brought an event older than the previous round's limit: the
+        # deliveries round by round are one stable sort (see the module docstring)
+        end = bounds[-1]
+        bounds.clear()
+        done = pending[:end]
+        done.sort(key=_time_key)
+        k = bisect_right(done, limit, key=_time_key) if limit else 0
+        pending[:end] = done[k:]
+        self._base = end - k
+        self._last_limit = limit
+        self._next_flush = top
+        if k:
+            del done[k:]
+            self._deliver(done)
+
+    def _replay(self) -> None:
+        """The rounds read so far, one at a time, as perf runs them."""
+        pending = self._pending
+        arrived = pending[self._base:]
+        del pending[self._base:]
+        lo = self._base
+        for b in self._bounds:
+            pending.extend(arrived[lo - self._base:b - self._base])
+            lo = b
+            self._round()
+        pending.extend(arrived[lo - self._base:])
+        self._base = len(pending) - (len(arrived) - (lo - self._base))
+        self._bounds.clear()
+
     def _round(self) -> None:
         pending = self._pending
         if not pending:
             return
         pending.sort(key=_time_key)
-        limit = self._next_flush
+        limit = self._last_limit = self._next_flush
         top = pending[-1][0]
         if limit:
             k = bisect_right(pending, limit, key=_time_key)
@@ -459,6 +527,8 @@ class Session:
             self._next_flush = top
 
     def _flush(self, _limit: Optional[int]) -> None:
+        if self._bounds:
+            self._settle()
         pending = self._pending
         if pending:
             pending.sort(key=_time_key)
