@@ -87,3 +87,46 @@ def test_lua_script_runs_live_and_stops_on_sigint() -> None:
     out, err = p.communicate(timeout=60)
     assert p.returncode == 0, err
     assert b"syscall events:" in out
+
+
+def _probe_run(data: object, batch: bool, capfd: pytest.CaptureFixture) -> str:
+    from scripthost.engine.session import Session
+    from scripthost.langs.lua_rt import LuaRuntime
+    rt = LuaRuntime(str(Path(__file__).parent / "scripts" / "lua_probe.lua"), [])
+    rt.load()
+    if not batch:
+        rt._batch = None  # the per-event path, decoded in Python
+    capfd.readouterr()
+    Session(data() if callable(data) else data).run(rt)
+    sys.stdout.flush()
+    return capfd.readouterr().out
+
+
+def _batch_equals_per_event(data: object, capfd: pytest.CaptureFixture) -> None:
+    from scripthost.langs.lua_rt import lua_implementation
+    if lua_implementation() != "LuaJIT":
+        pytest.skip("batches need LuaJIT's FFI; this lupa has only Lua 5.4")
+    batched = _probe_run(data, True, capfd)
+    assert batched == _probe_run(data, False, capfd)
+    assert batched.count("\n") > 100 and "unhandled" in batched and "table#0" in batched
+
+
+def test_batches_give_every_argument_as_per_event_calls(capfd: pytest.CaptureFixture) -> None:
+    _batch_equals_per_event(str(DATA / "engine" / "small.data"), capfd)
+
+
+def test_batches_over_hundreds_of_small_input_chunks(capfd: pytest.CaptureFixture) -> None:
+    # each 100-byte read makes a new chunk, so one batch reads records from many chunks
+    raw = (DATA / "engine" / "small.pipe").read_bytes()
+    _batch_equals_per_event(lambda: iter([raw[i:i + 100] for i in range(0, len(raw), 100)]), capfd)
+
+
+@can_record
+def test_batches_on_many_field_types(tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    from test_python_args import EVENTS
+    out = tmp_path / "many.data"
+    have = [e for e in EVENTS if Path("/sys/kernel/tracing/events", *e.split(":")).is_dir()]
+    r = perf("record", "-q", *[a for e in have for a in ("-e", e)], "-a", "-o", str(out), "--",
+             sys.executable, WORKLOAD, "getppid=10", "reads=10", "failed_opens=5", "udp=20", "futex=1")
+    assert r.returncode == 0, r.stderr.decode()
+    _batch_equals_per_event(str(out), capfd)

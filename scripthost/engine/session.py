@@ -64,6 +64,9 @@ class Consumer:
     def record(self, rtype: int, misc: int, body: bytes, time: int) -> None:
         """A non-sample kernel record was delivered in time order (after the session's own bookkeeping)."""
 
+    def delivered(self) -> None:
+        """A batch of events went to the handlers (a consumer that queues them hands them on here)."""
+
     def end(self, session: "Session") -> None:
         """After the last event and the end-of-run warnings (perf runs trace_end here)."""
 
@@ -465,66 +468,52 @@ class Session:
     def _settle(self) -> None:
         """Deliver what perf delivers at each FINISHED_ROUND read so far."""
         pending, bounds = self._pending, self._bounds
-        limit, top, lo = self._last_limit, self._next_flush, self._base
-        for b in bounds:
-            if b > lo:
-                times = list(map(_time_key, pending[lo:b]))
-                if min(times) < limit:
-                    self._replay()
-                    return
-                hi = max(times)
-                limit = top
-                if hi > top:
-                    top = hi
+        while bounds:
+            limit, top, lo = self._last_limit, self._next_flush, self._base
+            clean = 0
+            for b in bounds:
+                if b > lo:
+                    times = list(map(_time_key, pending[lo:b]))
+                    if min(times) < limit:
+                        break
+                    hi = max(times)
+                    limit = top
+                    if hi > top:
+                        top = hi
+                else:
+                    limit = top
+                lo = b
+                clean += 1
+            if clean:
+                # no round brought an event older than the previous round's limit: the
+                # deliveries round by round are one stable sort (see the module docstring)
+                self._deliver_rounds(clean, limit, top)
             else:
-                limit = top
-            lo = b
-        # no round brought an event older than the previous round's limit: the
-        # deliveries round by round are one stable sort (see the module docstring)
-        end = bounds[-1]
-        bounds.clear()
+                # this round did: run it alone, as perf does
+                end = bounds[0]
+                hi = max(map(_time_key, pending[:end])) if end else 0
+                self._deliver_rounds(1, self._next_flush, max(self._next_flush, hi))
+
+    def _deliver_rounds(self, n: int, limit: int, top: int) -> None:
+        """Settle the first ``n`` unsettled rounds: the queue up to the n-th round's
+        end, sorted; what is not later than ``limit`` delivered."""
+        pending, bounds = self._pending, self._bounds
+        end = bounds[n - 1]
+        del bounds[:n]
         done = pending[:end]
         done.sort(key=_time_key)
         k = bisect_right(done, limit, key=_time_key) if limit else 0
+        if k and done[0][0] < self._last_delivered:
+            self.stats.out_of_order += bisect_right(done, self._last_delivered - 1, key=_time_key)
         pending[:end] = done[k:]
         self._base = end - k
+        if k and bounds:
+            bounds[:] = [b - k for b in bounds]
         self._last_limit = limit
         self._next_flush = top
         if k:
             del done[k:]
             self._deliver(done)
-
-    def _replay(self) -> None:
-        """The rounds read so far, one at a time, as perf runs them."""
-        pending = self._pending
-        arrived = pending[self._base:]
-        del pending[self._base:]
-        lo = self._base
-        for b in self._bounds:
-            pending.extend(arrived[lo - self._base:b - self._base])
-            lo = b
-            self._round()
-        pending.extend(arrived[lo - self._base:])
-        self._base = len(pending) - (len(arrived) - (lo - self._base))
-        self._bounds.clear()
-
-    def _round(self) -> None:
-        pending = self._pending
-        if not pending:
-            return
-        pending.sort(key=_time_key)
-        limit = self._last_limit = self._next_flush
-        top = pending[-1][0]
-        if limit:
-            k = bisect_right(pending, limit, key=_time_key)
-            if k:
-                if pending[0][0] < self._last_delivered:
-                    self.stats.out_of_order += bisect_right(pending, self._last_delivered - 1, key=_time_key)
-                batch = pending[:k]
-                del pending[:k]
-                self._deliver(batch)
-        if top > self._next_flush:
-            self._next_flush = top
 
     def _flush(self, _limit: Optional[int]) -> None:
         if self._bounds:
@@ -554,6 +543,7 @@ class Session:
             else:
                 other(item)
         self._last_delivered = batch[-1][0]
+        consumer.delivered()
 
     def _deliver_ticked(self, batch: list[tuple], interval: int) -> None:
         """Delivery with the periodic hook: split the batch at each tick boundary."""
@@ -575,6 +565,7 @@ class Session:
                 self._consumer.tick(self._next_tick)
                 self._next_tick += interval
         self._last_delivered = batch[-1][0]
+        self._consumer.delivered()
 
     def _deliver_other(self, item: tuple) -> None:
         t, rtype, misc, body, _ = item
