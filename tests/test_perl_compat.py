@@ -201,3 +201,30 @@ def test_unknown_tid_minus_one_shows_like_perf(tmp_path: Path) -> None:
     theirs = perf("script", "-i", "-", "-s", str(script), input=bytes(stream))
     assert ours.returncode == 0, ours.stderr
     assert b":-1\n" in ours.stdout and ours.stdout == theirs.stdout
+
+
+@needs_perl
+@pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")
+@pytest.mark.parametrize("name", ["small.data", "small.pipe"])
+def test_context_fields_and_arguments_are_perfs(name: str) -> None:
+    """common_pc / common_flags / common_lock_depth (perf's XS Context against ours) and
+    every argument of every event, over both input modes."""
+    from conftest import DATA
+    data = str(DATA / "engine" / name)
+    probe = str(Path(__file__).parent / "scripts" / "context_probe.pl")
+    env = {"PERF_EXEC_PATH": PERF_EXEC}
+    theirs = perf("script", "-i", data, "-s", probe, env=env)
+    ours = scripthost("trace", "-i", data, "-s", probe, env=env)
+    assert theirs.returncode == 0 and ours.returncode == 0, ours.stderr.decode()
+    assert ours.stdout == theirs.stdout
+    assert ours.stdout.count(b"\n") > 500
+
+
+@needs_perl
+def test_relative_script_path_runs(tmp_path: Path) -> None:
+    """`-s x.pl` from the script's directory (perl's `do` alone would search @INC)."""
+    from conftest import DATA
+    (tmp_path / "count.pl").write_text('my $n = 0; sub trace_unhandled { $n++ } sub trace_end { print "$n\\n" }\n')
+    r = scripthost("trace", "-i", str(DATA / "engine" / "small.data"), "-s", "count.pl", cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr.decode()
+    assert int(r.stdout) > 500

@@ -21,8 +21,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import struct
-from array import array
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -30,12 +28,12 @@ from scripthost.engine.attrs import Evsel
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError, StreamError
 from scripthost.langs.base import Runtime, ScriptError
+from scripthost.langs.batches import Batch, ChunkSlots
 
 __all__ = ["LuaRuntime", "lua_implementation"]
 
 PRELUDE = Path(__file__).resolve().parent / "lua" / "prelude.lua"
 BATCH = Path(__file__).resolve().parent / "lua" / "batch.lua"
-_POS, _BUF, _EV = itemgetter(1), itemgetter(2), itemgetter(3)
 _CONTEXT = ("common_preempt_count", "common_flags", "common_lock_depth")
 _LUA_INT = {(1, False): "U8P", (1, True): "I8P", (2, False): "U16P", (2, True): "I16P",
             (4, False): "U32P", (4, True): "I32P"}
@@ -82,8 +80,7 @@ class LuaRuntime(Runtime):
         self._batch: Any = None               # batch.lua's module table, under LuaJIT
         self._queue: list[tuple] = []         # events queued for the next batch
         self._evidx: dict[Evsel, int] = {}
-        self._slot_of: dict[int, int] = {}    # id(input chunk) -> its slot in Lua
-        self._slot_buf: dict[int, bytes] = {}
+        self._chunks = ChunkSlots(self._point_at, keep=32)
 
     def load(self) -> None:
         try:
@@ -200,45 +197,21 @@ class LuaRuntime(Runtime):
         q = self._queue
         if not q:
             return
-        items = q.copy()
+        batch = Batch(q.copy(), self._evidx, self._chunks)
         q.clear()
-        n = len(items)
-        bufs = list(map(_BUF, items))
-        if bufs.count(bufs[0]) == n:
-            slots, one_slot = None, self._slot(bufs[0], {id(bufs[0])})
-        else:
-            ids = list(map(id, bufs))
-            distinct = dict(zip(ids, bufs))
-            for b in distinct.values():
-                self._slot(b, distinct)
-            slots, one_slot = array("H", map(self._slot_of.__getitem__, ids)).tobytes(), 0
-        evs = list(map(_EV, items))
-        if evs.count(evs[0]) == n:
-            ev_arr, one_ev = None, self._evidx[evs[0]]
-        else:
-            ev_arr, one_ev = array("H", map(self._evidx.__getitem__, evs)).tobytes(), 0
         try:
-            self._run(n, slots, one_slot, array("I", map(_POS, items)).tobytes(), ev_arr, one_ev)
+            self._run(batch.n, batch.slots.tobytes() if batch.slots is not None else None, batch.one_slot,
+                      batch.positions.tobytes(), batch.types.tobytes() if batch.types is not None else None,
+                      batch.one_type)
         except self._lua_error as e:
             if _text(e).startswith(_CORRUPT):
                 raise StreamError(_text(e)) from None
             self._failed(e)
 
-    def _slot(self, buf: bytes, in_use: Any) -> int:
-        """The Lua slot pointing at ``buf`` (an input chunk, read in place: we hold a
-        reference for as long as the slot lives, so its bytes stay put)."""
-        slot = self._slot_of.get(id(buf))
-        if slot is not None and self._slot_buf[slot] is buf:
-            return slot
-        if len(self._slot_buf) >= 32:  # forget chunks this batch does not use, oldest first
-            for old in [s for s, b in self._slot_buf.items() if id(b) not in in_use][:16]:
-                del self._slot_of[id(self._slot_buf.pop(old))]
-                self._batch.set_buf(old, None)
-        slot = next(i for i in range(1 << 16) if i not in self._slot_buf)
-        self._slot_of[id(buf)] = slot
-        self._slot_buf[slot] = buf
-        self._batch.set_buf(slot, ctypes.cast(ctypes.c_char_p(buf), ctypes.c_void_p).value)
-        return slot
+    def _point_at(self, slot: int, chunk: Optional[bytes]) -> None:
+        # Lua reads the chunk in place: ChunkSlots holds it, so its bytes stay put
+        self._batch.set_buf(slot, ctypes.cast(ctypes.c_char_p(chunk), ctypes.c_void_p).value
+                            if chunk is not None else None)
 
     def end(self, session: Session) -> None:
         self.delivered()

@@ -9,6 +9,7 @@ event.  perl's stdout and stderr are ours, so its output order is its own.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import struct
@@ -24,7 +25,9 @@ from scripthost.langs.base import Runtime, ScriptError, exec_path, own_exec_path
 __all__ = ["PerlRuntime"]
 
 BRIDGE = Path(__file__).resolve().parent / "perl" / "bridge.pl"
-BATCH = 1 << 16
+BATCH = 1 << 17
+PIPE_SIZE = 1 << 20
+_F_SETPIPE_SZ = 1031
 _EVENT = struct.Struct("<HIQiI")  # id, cpu, time, tid (signed: perf shows tid -1 as ":-1"), raw length
 
 
@@ -79,6 +82,10 @@ class PerlRuntime(Runtime):
                                          stdin=subprocess.PIPE, pass_fds=(w,), env=env)
         finally:
             os.close(w)
+        try:  # a deep pipe, so neither side waits on the other for each batch
+            fcntl.fcntl(self.proc.stdin.fileno(), _F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
+        except OSError:
+            pass
         with os.fdopen(r, "rb") as control:
             line = control.readline().split()
         if not line or line[0] != b"ok":

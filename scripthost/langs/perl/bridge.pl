@@ -7,7 +7,7 @@
 # Batch: u32 length, then records, each starting with a type byte:
 #   'D' u16 id, name, n fields, then per field: name, kind (n=number, s=string,
 #       d=data_loc string, r=rel_loc string, z=zero), offset, size, signed
-#       and the offsets of common_preempt_count / common_flags / common_lock_depth
+#       and the offsets of common_preempt_count / common_flags / common_lock_depth (-1: none)
 #   'W' define_* call: u8 which, strings event, field, i64 value, string text
 #   'C' i32 tid, comm (empty: forget the tid)
 # An event frame instead starts with 'E' and holds only events:
@@ -33,7 +33,8 @@ binmode STDIN;
 $0 = $script;
 {
     package main;
-    my $ok = do $script;
+    # `do` searches @INC for a relative path that does not start with ./
+    my $ok = do($script =~ m{^\.{0,2}/} ? $script : "./$script");
     if (!defined $ok && $@) {
         print STDERR $@;
         exit 255;
@@ -49,7 +50,8 @@ my $has_process_event = defined &main::process_event ? 1 : 0;
 print $control "ok $interval $has_process_event\n";
 close $control;
 
-my (%handler, %plan, %name_of, %comm_of);
+my (@handler, @name_of, @context_of, %frame_branch, %comm_of);
+my $frame_loop = sub { };
 my $unhandled = defined &main::trace_unhandled ? \&main::trace_unhandled : undef;
 my $nevents = 0;
 
@@ -86,8 +88,15 @@ sub define_event {
     }
     my ($pc_off, $flags_off, $lock_off) = unpack("\@$pos s< s< s<", $buf);
     $pos += 6;
-    # One generated sub per event type: a single unpack yields common_pid, every
-    # field, and the context fields; only __data_loc strings need a second unpack.
+    $name_of[$id] = $name;
+    my ($sys, $ev) = split /::/, $name, 2;
+    {
+        no strict 'refs';
+        $handler[$id] = defined &{"${sys}::${ev}"} ? \&{"${sys}::${ev}"} : $unhandled;
+    }
+    return $pos if !$handler[$id];
+    # This event type's branch of the frame loop: one unpack of the raw data gives
+    # common_pid and every field; __data_loc strings need a second unpack.
     my (@tmpl, @post);
     push @tmpl, '@4 l<';
     my $i = 0;
@@ -102,23 +111,23 @@ sub define_event {
         } elsif ($kind eq 'd' || $kind eq 'r') {
             push @tmpl, "\@$off L<";
             my $base = $kind eq 'r' ? $off + 4 : 0;
-            push @post, "\$v[$i] = unpack('\@' . ((\$v[$i] & 0xffff) + $base) . ' Z*', \$_[0]);";
+            push @post, "\$v[$i] = unpack('\@' . ((\$v[$i] & 0xffff) + $base) . ' Z*', \$f[\$i + 4]);";
         } else {
             push @post, "splice(\@v, $i, 0, 0);";
         }
         $i++;
     }
-    my @ctx = map { $_ >= 0 ? "\@$_ C" : () } ($pc_off, $flags_off, $lock_off);
-    my $nctx = scalar @ctx;
-    my $tmpl = join(' ', @tmpl, @ctx);
-    my $ctx_code = $nctx ? "\@Perf::Trace::Context::current = splice(\@v, -$nctx);" : "";
-    my $code = "sub { my (\$pid, \@v) = unpack('$tmpl', \$_[0]); $ctx_code "
-             . join(' ', @post) . " return (\$pid, \@v); }";
-    $plan{$id} = eval $code or die "scripthost bridge: decoder for $name: $@\n";
-    $name_of{$id} = $name;
-    my ($sys, $ev) = split /::/, $name, 2;
-    no strict 'refs';
-    $handler{$id} = defined &{"${sys}::${ev}"} ? \&{"${sys}::${ev}"} : $unhandled;
+    $context_of[$id] = [map { $_ >= 0 ? "\@$_ C" : '' } ($pc_off, $flags_off, $lock_off)];
+    $frame_branch{$id} = "my (\$pid, \@v) = unpack('@tmpl', \$f[\$i + 4]); @post "
+        . "my \$t = \$f[\$i + 2]; my \$tid = \$f[\$i + 3]; "
+        . "\$Perf::Trace::Context::raw = \\\$f[\$i + 4]; \$Perf::Trace::Context::templates = \$context_of[$id]; "
+        . "\$handler[$id]->(\$name_of[$id], ++\$nevents, \$f[\$i + 1], \$t / 1000000000, "
+        . "\$t % 1000000000, \$pid, \$comm_of{\$tid} // \":\$tid\", [], \@v);";
+    # one loop over a frame's events, every event type's decoding inline
+    my $cases = join("\n    els", map { "if (\$id == $_) { $frame_branch{$_} }" } sort { $a <=> $b } keys %frame_branch);
+    $frame_loop = eval "sub { use integer; my \@f = unpack('x (S< L< Q< l< L</a)*', \$_[0]);\n"
+        . "  for (my \$i = 0; \$i < \@f; \$i += 5) { my \$id = \$f[\$i];\n    $cases\n  } }"
+        or die "scripthost bridge: decoder for $name: $@\n";
     return $pos;
 }
 
@@ -128,19 +137,9 @@ while (1) {
     my $len = unpack("L<", $hdr);
     my $buf = read_full($len);
     die "scripthost bridge: batch cut short\n" if !defined $buf;
-    if (substr($buf, 0, 1) eq 'E') {
-        # an event frame: u16 id, u32 cpu, u64 time, u32 tid, u32-prefixed raw, repeated
-        my @f = unpack("x (S< L< Q< l< L</a)*", $buf);
-        use integer;
-        for (my $i = 0; $i < @f; $i += 5) {
-            my $id = $f[$i];
-            my $h = $handler{$id} or next;
-            my ($pid, @fields) = $plan{$id}->($f[$i + 4]);
-            my $t = $f[$i + 2];
-            my $tid = $f[$i + 3];
-            $h->($name_of{$id}, ++$nevents, $f[$i + 1], $t / 1000000000, $t % 1000000000, $pid,
-                 $comm_of{$tid} // ":$tid", [], @fields);
-        }
+    my $kind = substr($buf, 0, 1);
+    if ($kind eq 'E') {
+        $frame_loop->($buf);
         next;
     }
     my $pos = 0;
