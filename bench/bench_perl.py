@@ -1,5 +1,6 @@
-"""perf's rw-by-pid.pl (unchanged): scripthost's perl bridge against perf's
-embedded libperl, on >= 500,000 syscalls:sys_enter/exit_read/write events.
+"""perf's rw-by-pid.pl and failed-syscalls.pl (unchanged): scripthost's perl
+bridge against perf's embedded libperl, on >= 500,000 syscalls:sys_enter/exit_read/write
+events and >= 500,000 raw_syscalls:sys_exit with failures among them.
 
 usage: python bench/bench_perl.py [--runs N]
 """
@@ -25,10 +26,12 @@ def main() -> None:
     data = ensure_recording("rw_500k", EVENTS, ["reads=260000"], 500_000)
     n = count_samples(data)
     env = {"PERF_EXEC_PATH": exec_path, "PERL_HASH_SEED": "0", "PERL_PERTURB_KEYS": "0"}
-    for script in ("rw-by-pid.pl",):
+    exits = ensure_recording("sys_exit_fail", ["raw_syscalls:sys_exit"], ["getppid=400000", "failed_opens=200000"],
+                             500_000)
+    for script, rec, count in (("rw-by-pid.pl", data, n), ("failed-syscalls.pl", exits, count_samples(exits))):
         path = os.path.join(exec_path, "scripts", "perl", script)
-        alternate(f"{script} (perf's, unchanged)", ["perf", "script", "-i", str(data), "-s", path],
-                  scripthost_cmd() + ["trace", "-i", str(data), "-s", path], n, a.runs, env)
+        alternate(f"{script} (perf's, unchanged)", ["perf", "script", "-i", str(rec), "-s", path],
+                  scripthost_cmd() + ["trace", "-i", str(rec), "-s", path], count, a.runs, env)
 
 
 if __name__ == "__main__":
