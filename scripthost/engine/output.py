@@ -7,6 +7,7 @@ import struct
 from typing import Any, Callable, Optional, TextIO
 
 from scripthost.engine.attrs import Evsel
+from scripthost.engine.codegen import handler_pair
 from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Consumer, Session
 
@@ -21,6 +22,7 @@ class DefaultPrinter(Consumer):
         self.ns = nanoseconds
         self.session: Optional[Session] = None
         self._formats: dict[int, Any] = {}
+        self._runs: dict[Evsel, Callable[[list], Any]] = {}
 
     def begin(self, session: Session) -> None:
         self.session = session
@@ -163,7 +165,7 @@ class DefaultPrinter(Consumer):
                    _render=pf.render, _failed=pf._failed_render)
         line = "%16s %5d [%03d] %5d.%06d: " + name.replace("%", "%%") + ": " + comp.pyfmt + "\n"
         targets = ", ".join(["tid", "t", "cpu", "rs"] + names)
-        src = ["def h(item):", "    pos = item[1]", "    buf = item[2]",
+        src = ["    pos = item[1]", "    buf = item[2]",
                f"    {targets} = S.unpack_from(buf, pos)"]
         if comp.uses_raw or over:
             src.append(f"    raw = buf[pos + {raw_off}:pos + {raw_off} + rs]")
@@ -181,8 +183,11 @@ class DefaultPrinter(Consumer):
                 "    except (TypeError, ValueError, OverflowError, IndexError, struct.error):",
                 f"        write({line[:line.index(': ' + comp.pyfmt)]!r} % (c, tid, cpu, t // 1000000000, "
                 f"t % 1000000000 // 1000) + ': ' + _failed(buf[pos + {raw_off}:pos + {raw_off} + rs]) + '\\n')"]
-        exec(compile("\n".join(src), f"<line {ev.tp_format.full_name}>", "exec"), env)
-        return env["h"]
+        one, self._runs[ev] = handler_pair(src, env, f"<line {ev.tp_format.full_name}>")
+        return one
+
+    def run_handler(self, ev: Evsel) -> Optional[Callable[[list], Any]]:
+        return self._runs.get(ev)
 
     def end(self, session: Session) -> None:
         self.out.flush()

@@ -35,6 +35,7 @@ from scripthost.errors import StreamError
 __all__ = ["Consumer", "Session", "SessionStats"]
 
 _time_key = itemgetter(0)
+_evsel_of = itemgetter(3)  # of a sample's queue item; other items hold None last
 _COMM_BODY = 8  # u32 pid, tid
 _PIDS = struct.Struct("<ii")
 _MMAP = struct.Struct("<iiQQQ")
@@ -63,6 +64,11 @@ class Consumer:
 
     def record(self, rtype: int, misc: int, body: bytes, time: int) -> None:
         """A non-sample kernel record was delivered in time order (after the session's own bookkeeping)."""
+
+    def run_handler(self, evsel: Evsel) -> Optional[Callable[[list], Any]]:
+        """Optionally, a callable taking a list of queue items all of ``evsel``, in time
+        order: what `handler` does to each, in one call.  Asked once per evsel."""
+        return None
 
     def delivered(self) -> None:
         """A batch of events went to the handlers (a consumer that queues them hands them on here)."""
@@ -97,6 +103,21 @@ class _Handlers(dict):
         h = self._consumer.handler(evsel)
         self[evsel] = h
         return h
+
+
+class _RunHandlers(dict):
+    """evsel -> run handler (or None), asking the consumer once per evsel."""
+
+    def __init__(self, consumer: Consumer, handlers: _Handlers) -> None:
+        super().__init__()
+        self._consumer = consumer
+        self._handlers = handlers
+
+    def __missing__(self, evsel: Evsel) -> Any:
+        # the plain handler first: consumers build both when asked for it
+        run = self._consumer.run_handler(evsel) if self._handlers[evsel] is not None else None
+        self[evsel] = run
+        return run
 
 
 class Session:
@@ -247,6 +268,7 @@ class Session:
         consumer.begin(self)
         handlers = _Handlers(consumer)
         self._handlers = handlers
+        self._runs = _RunHandlers(consumer, handlers)
         self._consumer = consumer
         self._pending: list[tuple] = []
         self._bounds: list[int] = []  # len(_pending) at each FINISHED_ROUND not yet settled
@@ -532,18 +554,27 @@ class Session:
         interval = consumer.interval_ns
         if interval:
             self._deliver_ticked(batch, interval)
-            return
+        else:
+            self._deliver_items(batch)
+        self._last_delivered = batch[-1][0]
+        consumer.delivered()
+
+    def _deliver_items(self, items: list[tuple]) -> None:
+        ev = items[0][-1]
+        if ev is not None and list(map(_evsel_of, items)).count(ev) == len(items):
+            run = self._runs[ev]  # every item a sample of one evsel: one call for them all
+            if run is not None:
+                run(items)
+                return
         handlers = self._handlers
         other = self._deliver_other
-        for item in batch:
+        for item in items:
             if len(item) == 4:
                 h = handlers[item[3]]
                 if h is not None:
                     h(item)
             else:
                 other(item)
-        self._last_delivered = batch[-1][0]
-        consumer.delivered()
 
     def _deliver_ticked(self, batch: list[tuple], interval: int) -> None:
         """Delivery with the periodic hook: split the batch at each tick boundary."""
@@ -552,20 +583,12 @@ class Session:
             self._next_tick = batch[0][0] + interval
         while start < len(batch):
             cut = bisect_right(batch, self._next_tick - 1, lo=start, key=_time_key)
-            handlers = self._handlers
-            for item in batch[start:cut]:
-                if len(item) == 4:
-                    h = handlers[item[3]]
-                    if h is not None:
-                        h(item)
-                else:
-                    self._deliver_other(item)
+            if cut > start:
+                self._deliver_items(batch[start:cut])
             start = cut
             if start < len(batch):
                 self._consumer.tick(self._next_tick)
                 self._next_tick += interval
-        self._last_delivered = batch[-1][0]
-        self._consumer.delivered()
 
     def _deliver_other(self, item: tuple) -> None:
         t, rtype, misc, body, _ = item

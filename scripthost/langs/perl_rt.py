@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from scripthost.engine.attrs import Evsel
+from scripthost.engine.codegen import handler_pair
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError
 from scripthost.langs.base import Runtime, ScriptError, exec_path, own_exec_path
@@ -59,6 +60,7 @@ class PerlRuntime(Runtime):
         self.events = bytearray(b"E")
         self.session: Optional[Session] = None
         self._ids: dict[int, int] = {}
+        self._runs: dict[Evsel, Callable[[list], Any]] = {}
         self.has_process_event = False
 
     def helper_pids(self) -> list[int]:
@@ -212,28 +214,24 @@ class PerlRuntime(Runtime):
         PrintFormat(fmt, None).walk_defines(flag_field, flag_value, sym_field, sym_value, name)
 
     def _event_encoder(self, ev: Evsel, pid: int) -> Callable[[tuple], Any]:
-        rt = self
-        head = _EVENT.pack
         fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
         raw_off = ev.fixed_layout.get("raw", (0, ""))[0]
-        parse = ev.parse
+        body = ["    pos = item[1]", "    buf = item[2]"]
+        if fast is not None:
+            body += ["    tid, t, cpu, rs = fast(buf, pos)",
+                     f"    raw = buf[pos + {raw_off}:pos + {raw_off} + rs]"]
+        else:
+            body += ["    smp = parse(buf, pos)", "    t, cpu, tid, raw = smp[0], smp[1], smp[3], smp[6] or b''",
+                     "    rs = len(raw)"]
+        body += ["    out = rt.events", f"    out += head({pid}, cpu, t, tid, rs)", "    out += raw",
+                 "    if len(out) >= BATCH:", "        rt._send_events()"]
+        env = {"rt": self, "head": _EVENT.pack, "fast": fast.unpack_from if fast is not None else None,
+               "parse": ev.parse, "BATCH": BATCH}
+        one, self._runs[ev] = handler_pair(body, env, "<scripthost perl encoder>")
+        return one
 
-        def h(item: tuple) -> None:
-            pos = item[1]
-            buf = item[2]
-            if fast is not None:
-                tid, t, cpu, rs = fast.unpack_from(buf, pos)
-                raw = buf[pos + raw_off:pos + raw_off + rs]
-            else:
-                smp = parse(buf, pos)
-                t, cpu, tid, raw = smp[0], smp[1], smp[3], smp[6] or b""
-                rs = len(raw)
-            out = rt.events
-            out += head(pid, cpu, t, tid, rs)
-            out += raw
-            if len(out) >= BATCH:
-                rt._send_events()
-        return h
+    def run_handler(self, ev: Evsel) -> Optional[Callable[[list], Any]]:
+        return self._runs.get(ev)
 
 
 def _i64(v: int) -> int:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 from scripthost.engine.attrs import (
     Evsel, S_BUF, S_CALLCHAIN, S_CPU, S_IP, S_PERIOD, S_PID, S_POS, S_RAW, S_TID, S_TIME,
 )
+from scripthost.engine.codegen import handler_pair
 from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError, StreamError
@@ -174,6 +175,7 @@ class PythonRuntime(Runtime):
         self.session: Optional[Session] = None
         self._uses_script_context = False
         self._walked: set[int] = set()
+        self._runs: dict[Evsel, Callable[[list], Any]] = {}
 
     # -- loading ---------------------------------------------------------------------
 
@@ -241,7 +243,9 @@ class PythonRuntime(Runtime):
             fn = self.globals.get("process_event")
             if not callable(fn):
                 return None
-            return lambda item: fn(self.sample_dict(item))
+            one, self._runs[ev] = handler_pair(["    fn(sample_dict(item))"],
+                                               {"fn": fn, "sample_dict": self.sample_dict}, _GEN)
+            return one
         fmt = ev.tp_format
         if fmt is None:
             return None
@@ -312,9 +316,8 @@ class PythonRuntime(Runtime):
         args = ["NAME", "item", "cpu", "t // 1000000000", "t % 1000000000", "_cpid", "c", chain] + exprs
         if want_dict:
             args.append("rt.sample_dict(item)")
-        src = ["def h(item):"] + lines + [f"    fn({', '.join(args)})"]
-        exec(compile("\n".join(src), _GEN, "exec"), env)
-        return env["h"]
+        one, self._runs[ev] = handler_pair(lines + [f"    fn({', '.join(args)})"], env, _GEN)
+        return one
 
     def _build_unhandled(self, ev: Evsel, fn: Callable, event_name: str) -> Callable[[tuple], Any]:
         lines, exprs, env = self._decoder_source(ev)
@@ -325,13 +328,16 @@ class PythonRuntime(Runtime):
                  "'common_ns': t % 1000000000", "'common_pid': _cpid", "'common_comm': c",
                  "'common_callchain': " + ("rt.callchain(item)" if ev.sample_type & SampleType.CALLCHAIN else "[]")]
         items += [f"{f.name!r}: {e}" for f, e in zip(ev.tp_format.fields, exprs)]
-        src = ["def h(item):"] + lines + [
+        body = lines + [
             "    ctxobj.sample = item",
             f"    d = {{{', '.join(items)}}}",
             "    fn(NAME, item, d, rt.sample_dict(item))" if want_dict else "    fn(NAME, item, d)",
         ]
-        exec(compile("\n".join(src), _GEN, "exec"), env)
-        return env["h"]
+        one, self._runs[ev] = handler_pair(body, env, _GEN)
+        return one
+
+    def run_handler(self, ev: Evsel) -> Optional[Callable[[list], Any]]:
+        return self._runs.get(ev)
 
     def sample_dict(self, item: tuple) -> dict[str, Any]:
         """perf_sample_dict as perf 6.1 builds it, for a queue item."""
