@@ -19,17 +19,25 @@ from scripthost.collect.perf_event import pack_attr
 from scripthost.engine.layouts import PERF_MAGIC, PIPE_HEADER, RecordType as R, SampleType as ST
 from scripthost.engine.session import Consumer, Session
 
-_SAMPLE = struct.Struct("<IHHQiiQ")  # header, identifier, pid, tid, time
+_WITH_ID = struct.Struct("<IHHQiiQ")  # header, identifier, pid, tid, time
+_NO_ID = struct.Struct("<IHHiiQ")      # header, pid, tid, time
 _ROUND = struct.pack("<IHH", R.FINISHED_ROUND, 0, 8)
 
 
-def _stream(events: list) -> bytes:
-    """A pipe-mode stream: one software event; items are times or "round"."""
-    attr = pack_attr(type=1, config=0, sample_period=1, sample_type=ST.IDENTIFIER | ST.TID | ST.TIME)
+def _stream(events: list, with_id: bool = True) -> bytes:
+    """A pipe-mode stream: one software event; items are times or "round"; the
+    arrival index is the sample's tid."""
+    st = (ST.IDENTIFIER if with_id else 0) | ST.TID | ST.TIME
+    attr = pack_attr(type=1, config=0, sample_period=1, sample_type=st)
     out = [PIPE_HEADER.pack(PERF_MAGIC, PIPE_HEADER.size),
            struct.pack("<IHH", R.HEADER_ATTR, 0, 8 + len(attr) + 8) + attr + struct.pack("<Q", 7)]
     for n, t in enumerate(events):
-        out.append(_ROUND if t == "round" else _SAMPLE.pack(9, 0, _SAMPLE.size, 7, 1, n, t))
+        if t == "round":
+            out.append(_ROUND)
+        elif with_id:
+            out.append(_WITH_ID.pack(9, 0, _WITH_ID.size, 7, 1, n, t))
+        else:
+            out.append(_NO_ID.pack(9, 0, _NO_ID.size, 1, n, t))
     return b"".join(out)
 
 
@@ -70,7 +78,8 @@ class _Recorder(Consumer):
         self.order: list[int] = []
 
     def handler(self, evsel):  # noqa: ANN001, ANN201
-        return lambda item: self.order.append(struct.unpack_from("<i", item[2], item[1] + 20)[0])
+        tid_at = evsel.fixed_layout["tid"][0]
+        return lambda item: self.order.append(struct.unpack_from("<i", item[2], item[1] + tid_at)[0])
 
 
 def _cpu_rounds(rng: random.Random, ncpu: int, rounds: int, late: float) -> list:
@@ -89,11 +98,12 @@ def _cpu_rounds(rng: random.Random, ncpu: int, rounds: int, late: float) -> list
     return events
 
 
+@pytest.mark.parametrize("with_id", [True, False], ids=["identifier", "no-id"])
 @pytest.mark.parametrize("seed", range(40))
-def test_order_and_out_of_order_count_are_perfs(seed: int) -> None:
+def test_order_and_out_of_order_count_are_perfs(seed: int, with_id: bool) -> None:
     rng = random.Random(seed)
     events = _cpu_rounds(rng, rng.randint(1, 4), rng.randint(1, 300), [0.0, 0.002, 0.05][seed % 3])
-    data = _stream(events)
+    data = _stream(events, with_id)
     cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 60))))
     chunks = [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
     session = Session(iter(chunks))

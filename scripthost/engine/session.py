@@ -226,16 +226,22 @@ class Session:
         import platform
         return platform.machine()
 
-    def _fast_path(self) -> tuple[Optional[Callable], int, int]:
+    def _fast_path(self) -> tuple[Optional[Callable], int, int, bool]:
         """(unpack of type, size, identifier, time; the largest sample min size; bytes
-        it reads) when every evsel puts IDENTIFIER first and TIME at one offset.
-        Otherwise the fast loop is disabled by a width no buffer has."""
+        it reads; False) when every evsel puts IDENTIFIER first and TIME at one offset;
+        (unpack of type, size, time; ...; True) for one evsel without ids.
+        Otherwise the fast loops are disabled by a width no buffer has."""
         evs = self.evsels
-        if not evs or self._locate_id() != 8 or len({e.time_off for e in evs}) != 1 or not evs[0].time_off:
-            return None, 0, 1 << 62
+        if not evs or len({e.time_off for e in evs}) != 1 or not evs[0].time_off:
+            return None, 0, 1 << 62, False
         toff = evs[0].time_off
-        s = struct.Struct(f"<I2xHQ{toff - 16}xQ" if toff > 16 else "<I2xHQQ")
-        return s.unpack_from, max(e.min_size for e in evs), s.size
+        if self._locate_id() == 8:
+            s = struct.Struct(f"<I2xHQ{toff - 16}xQ" if toff > 16 else "<I2xHQQ")
+            return s.unpack_from, max(e.min_size for e in evs), s.size, False
+        if self._locate_id() == -1 and len(evs) == 1:
+            s = struct.Struct(f"<I2xH{toff - 8}xQ" if toff > 8 else "<I2xHQ")
+            return s.unpack_from, evs[0].min_size, s.size, True
+        return None, 0, 1 << 62, False
 
     def _locate_id(self) -> int:
         """Byte offset (from the record start) of the id that picks a sample's evsel, or -1."""
@@ -327,23 +333,34 @@ class Session:
                 id_pos = self._locate_id()
                 only = self.evsels[0] if len(self.evsels) == 1 else None
                 moved = False
-                fast, fast_min, width = self._fast_path()
+                fast, fast_min, width, no_id = self._fast_path()
                 lim = end - width
                 get = id2evsel.get
                 while pos + 8 <= end:
-                    # fast path: runs of samples, one unpack for header, id and time
-                    while pos <= lim:
-                        rtype, size, ident, t = fast(buf, pos)
-                        nxt = pos + size
-                        if rtype != 9 or size < fast_min or nxt > end:
-                            break
-                        ev = get(ident)
-                        if ev is None:
-                            break
-                        append((t, pos, buf, ev))
-                        nsamp += 1
-                        nrec += 1
-                        pos = nxt
+                    # fast paths: runs of samples, one unpack for header, id and time
+                    if no_id:
+                        while pos <= lim:
+                            rtype, size, t = fast(buf, pos)
+                            nxt = pos + size
+                            if rtype != 9 or size < fast_min or nxt > end:
+                                break
+                            append((t, pos, buf, only))
+                            nsamp += 1
+                            nrec += 1
+                            pos = nxt
+                    else:
+                        while pos <= lim:
+                            rtype, size, ident, t = fast(buf, pos)
+                            nxt = pos + size
+                            if rtype != 9 or size < fast_min or nxt > end:
+                                break
+                            ev = get(ident)
+                            if ev is None:
+                                break
+                            append((t, pos, buf, ev))
+                            nsamp += 1
+                            nrec += 1
+                            pos = nxt
                     if pos + 8 > end:
                         break
                     rtype, misc, size = unpack_hdr(buf, pos)
@@ -385,7 +402,7 @@ class Session:
                     if rtype == R.HEADER_ATTR:
                         id_pos = self._locate_id()
                         only = self.evsels[0] if len(self.evsels) == 1 else None
-                        fast, fast_min, width = self._fast_path()
+                        fast, fast_min, width, no_id = self._fast_path()
                         lim = end - width
                 if moved:
                     continue
