@@ -140,7 +140,9 @@ def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
         lines.append("    raw = None")
     ret = ["time" if "time" in have else "0", "cpu" if "cpu" in have else "-1",
            "pid" if "pid" in have else "-1", "tid" if "tid" in have else "-1",
-           "ip" if "ip" in have else "0", "period" if "period" in have else "1",
+           "ip" if "ip" in have else "0",
+           # as perf: without PERIOD sampled, a sample's period is the attr's
+           "period" if "period" in have else str(evsel.attr["sample_period"]),
            "raw", "cc", "evsel", "buf", "pos"]
     lines.append("    if p > end or (raw is not None and p + 4 + rs > end):")
     lines.append("      raise StreamError(f'corrupt sample: fields run past its {end - pos} bytes')")

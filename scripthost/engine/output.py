@@ -104,12 +104,14 @@ class DefaultPrinter(Consumer):
             head += "[%03d] "
         if st & SampleType.TIME:
             head += "%12s: "
-        if st & SampleType.PERIOD:
+        # perf shows hardware, software and breakpoint events' period even when it was
+        # not sampled (the attr's fixed period then)
+        period_col = bool(st & SampleType.PERIOD) or ev.type in (0, 1, 5)
+        if period_col:
             head += "%10d "
         head += name.replace("%", "%%") + ": "
         cpu_col = bool(st & SampleType.CPU)
         time_col = bool(st & SampleType.TIME)
-        period_col = bool(st & SampleType.PERIOD)
         ns = self.ns
         comms = s.comms
         machine = s.machine
@@ -144,7 +146,7 @@ class DefaultPrinter(Consumer):
                 return
             loc = machine.resolve(smp[2], cpumode, smp[4])
             sym = "%s+0x%x" % (loc.sym.name, loc.addr - loc.sym.start) if loc.sym is not None else "[unknown]"
-            write(head % tuple(vals) + "%16x %s (%s)\n" % (smp[4], sym, loc.dso_name))
+            write(head % tuple(vals) + " %16x %s (%s)\n" % (smp[4], sym, loc.dso_name))
         return h
 
     def _fused(self, ev: Evsel, name: str) -> Optional[Callable[[tuple], Any]]:
