@@ -59,10 +59,11 @@ LIVE = [(p.stem, p.suffix) for p in sorted(ROOT.glob("*/*.toml"))]
 
 @pytest.mark.skipif(not IS_ROOT or tracefs_dir() is None, reason="live tracing needs root and tracefs")
 @pytest.mark.parametrize("name", sorted({n for n, _ in LIVE}))
-def test_every_script_runs_live_and_stops_on_sigint(name: str) -> None:
+def test_every_script_runs_live_and_stops_on_sigint(name: str, tmp_path: Path) -> None:
     args = ["python3"] if name == "rw-by-file" else []
+    # in a directory of its own: flamegraph writes flamegraph.svg where it runs
     p = subprocess.Popen([sys.executable, "-m", "scripthost", "trace", name, *args],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
     time.sleep(2.5)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)

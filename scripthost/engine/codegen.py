@@ -1,23 +1,24 @@
 """Generated event handlers: one body of source, compiled twice.
 
 A body is the indented source of a handler for one queue item ``item``.
-`handler_pair` compiles it as ``one(item)`` and as ``run(items)``, the same
-body inside a loop, for a consumer's `handler` and `run_handler`: a run of
-events of one type then costs one Python call, not one per event.
+`compile_handler` compiles it as ``h(item)`` and, as ``h.run(items)``, the
+same body inside a loop: the session hands a batch of events of one type to
+``run`` (when a handler has it), one Python call instead of one per event.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["handler_pair"]
+__all__ = ["compile_handler"]
 
 
-def handler_pair(body: list[str], env: dict[str, Any], filename: str) -> tuple[Callable[[tuple], Any],
-                                                                               Callable[[list], Any]]:
-    """(one, run) from ``body`` (lines indented by 4 spaces, no ``return``)."""
+def compile_handler(body: list[str], env: dict[str, Any], filename: str) -> Callable[[tuple], Any]:
+    """``h(item)`` from ``body`` (lines indented by 4 spaces, no ``return``), with ``h.run(items)``."""
     assert not any(line.lstrip().startswith("return") for line in body), "a body may not return"
     src = ["def one(item):", *body, "", "def run(items):", "    for item in items:",
            *("    " + line for line in body)]
     exec(compile("\n".join(src), filename, "exec"), env)
-    return env["one"], env["run"]
+    one = env["one"]
+    one.run = env["run"]
+    return one

@@ -7,7 +7,7 @@ import struct
 from typing import Any, Callable, Optional, TextIO
 
 from scripthost.engine.attrs import Evsel
-from scripthost.engine.codegen import handler_pair
+from scripthost.engine.codegen import compile_handler
 from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Consumer, Session
 
@@ -22,7 +22,6 @@ class DefaultPrinter(Consumer):
         self.ns = nanoseconds
         self.session: Optional[Session] = None
         self._formats: dict[int, Any] = {}
-        self._runs: dict[Evsel, Callable[[list], Any]] = {}
 
     def begin(self, session: Session) -> None:
         self.session = session
@@ -185,11 +184,7 @@ class DefaultPrinter(Consumer):
                 "    except (TypeError, ValueError, OverflowError, IndexError, struct.error):",
                 f"        write({line[:line.index(': ' + comp.pyfmt)]!r} % (c, tid, cpu, t // 1000000000, "
                 f"t % 1000000000 // 1000) + ': ' + _failed(buf[pos + {raw_off}:pos + {raw_off} + rs]) + '\\n')"]
-        one, self._runs[ev] = handler_pair(src, env, f"<line {ev.tp_format.full_name}>")
-        return one
-
-    def run_handler(self, ev: Evsel) -> Optional[Callable[[list], Any]]:
-        return self._runs.get(ev)
+        return compile_handler(src, env, f"<line {ev.tp_format.full_name}>")
 
     def end(self, session: Session) -> None:
         self.out.flush()

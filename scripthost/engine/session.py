@@ -67,7 +67,8 @@ class Consumer:
 
     def run_handler(self, evsel: Evsel) -> Optional[Callable[[list], Any]]:
         """Optionally, a callable taking a list of queue items all of ``evsel``, in time
-        order: what `handler` does to each, in one call.  Asked once per evsel."""
+        order: what the handler does to each, in one call.  Asked once per evsel, when
+        its handler has no ``run`` attribute (handlers from engine.codegen have one)."""
         return None
 
     def delivered(self) -> None:
@@ -114,8 +115,8 @@ class _RunHandlers(dict):
         self._handlers = handlers
 
     def __missing__(self, evsel: Evsel) -> Any:
-        # the plain handler first: consumers build both when asked for it
-        run = self._consumer.run_handler(evsel) if self._handlers[evsel] is not None else None
+        h = self._handlers[evsel]
+        run = None if h is None else getattr(h, "run", None) or self._consumer.run_handler(evsel)
         self[evsel] = run
         return run
 
@@ -578,10 +579,10 @@ class Session:
 
     def _deliver_items(self, items: list[tuple]) -> None:
         ev = items[0][-1]
-        if ev is not None and list(map(_evsel_of, items)).count(ev) == len(items):
-            run = self._runs[ev]  # every item a sample of one evsel: one call for them all
-            if run is not None:
-                run(items)
+        if ev is not None:
+            run = self._runs[ev]
+            if run is not None and list(map(_evsel_of, items)).count(ev) == len(items):
+                run(items)  # every item a sample of one evsel: one call for them all
                 return
         handlers = self._handlers
         other = self._deliver_other

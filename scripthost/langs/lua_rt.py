@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from scripthost.engine.attrs import Evsel
-from scripthost.engine.codegen import handler_pair
+from scripthost.engine.codegen import compile_handler
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError, StreamError
 from scripthost.langs.base import Runtime, ScriptError
@@ -81,7 +81,6 @@ class LuaRuntime(Runtime):
         self._batch: Any = None               # batch.lua's module table, under LuaJIT
         self._queue: list[tuple] = []         # events queued for the next batch
         self._evidx: dict[Evsel, int] = {}
-        self._runs: dict[Evsel, Callable[[list], Any]] = {}
         self._chunks = ChunkSlots(self._point_at, keep=32)
 
     def load(self) -> None:
@@ -247,12 +246,9 @@ class LuaRuntime(Runtime):
             if decoder is not None:
                 idx = self._evidx[ev] = len(self._evidx)
                 self._batch.decoders[idx] = decoder
-                self._runs[ev] = self._queue.extend
-                return self._queue.append
+                return self._queue.append  # run_handler: self._queue.extend
             per_event = self._build(ev, self._wrap(fn), name, unhandled)
             queue, flush = self._queue, self.delivered
-
-            per_run = self._runs[ev]
 
             def in_order(item: tuple) -> None:
                 if queue:
@@ -262,8 +258,8 @@ class LuaRuntime(Runtime):
             def in_order_run(items: list) -> None:
                 if queue:
                     flush()
-                per_run(items)
-            self._runs[ev] = in_order_run
+                per_event.run(items)  # type: ignore[attr-defined]
+            in_order.run = in_order_run  # type: ignore[attr-defined]
             return in_order
         return self._build(ev, self._wrap(fn), name, unhandled)
 
@@ -406,12 +402,12 @@ class LuaRuntime(Runtime):
             call = f"fn(NAME, CTX, lua.table_from({{{', '.join(pairs)}}}))"
         else:
             call = f"fn({', '.join(common + exprs)})"
-        one, self._runs[ev] = handler_pair(decode + ["    try:", f"        {call}", "    except LuaError as e:",
-                                                     "        rt._failed(e)"], env, _GEN)
-        return one
+        return compile_handler(decode + ["    try:", f"        {call}", "    except LuaError as e:",
+                                         "        rt._failed(e)"], env, _GEN)
 
     def run_handler(self, ev: Evsel) -> Optional[Callable[[list], Any]]:
-        return self._runs.get(ev)
+        # events Lua decodes itself: their handler queues one, this queues them all
+        return self._queue.extend if ev in self._evidx else None
 
     def _failed(self, e: BaseException) -> None:
         import sys

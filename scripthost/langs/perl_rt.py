@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from scripthost.engine.attrs import Evsel
-from scripthost.engine.codegen import handler_pair
+from scripthost.engine.codegen import compile_handler
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError
 from scripthost.langs.base import Runtime, ScriptError, exec_path, own_exec_path
@@ -60,7 +60,6 @@ class PerlRuntime(Runtime):
         self.events = bytearray(b"E")
         self.session: Optional[Session] = None
         self._ids: dict[int, int] = {}
-        self._runs: dict[Evsel, Callable[[list], Any]] = {}
         self.has_process_event = False
 
     def helper_pids(self) -> list[int]:
@@ -227,11 +226,7 @@ class PerlRuntime(Runtime):
                  "    if len(out) >= BATCH:", "        rt._send_events()"]
         env = {"rt": self, "head": _EVENT.pack, "fast": fast.unpack_from if fast is not None else None,
                "parse": ev.parse, "BATCH": BATCH}
-        one, self._runs[ev] = handler_pair(body, env, "<scripthost perl encoder>")
-        return one
-
-    def run_handler(self, ev: Evsel) -> Optional[Callable[[list], Any]]:
-        return self._runs.get(ev)
+        return compile_handler(body, env, "<scripthost perl encoder>")
 
 
 def _i64(v: int) -> int:

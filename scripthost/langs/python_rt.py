@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 from scripthost.engine.attrs import (
     Evsel, S_BUF, S_CALLCHAIN, S_CPU, S_IP, S_PERIOD, S_PID, S_POS, S_RAW, S_TID, S_TIME,
 )
-from scripthost.engine.codegen import handler_pair
+from scripthost.engine.codegen import compile_handler
 from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError, StreamError
@@ -175,7 +175,6 @@ class PythonRuntime(Runtime):
         self.session: Optional[Session] = None
         self._uses_script_context = False
         self._walked: set[int] = set()
-        self._runs: dict[Evsel, Callable[[list], Any]] = {}
 
     # -- loading ---------------------------------------------------------------------
 
@@ -243,9 +242,7 @@ class PythonRuntime(Runtime):
             fn = self.globals.get("process_event")
             if not callable(fn):
                 return None
-            one, self._runs[ev] = handler_pair(["    fn(sample_dict(item))"],
-                                               {"fn": fn, "sample_dict": self.sample_dict}, _GEN)
-            return one
+            return compile_handler(["    fn(sample_dict(item))"], {"fn": fn, "sample_dict": self.sample_dict}, _GEN)
         fmt = ev.tp_format
         if fmt is None:
             return None
@@ -316,8 +313,7 @@ class PythonRuntime(Runtime):
         args = ["NAME", "item", "cpu", "t // 1000000000", "t % 1000000000", "_cpid", "c", chain] + exprs
         if want_dict:
             args.append("rt.sample_dict(item)")
-        one, self._runs[ev] = handler_pair(lines + [f"    fn({', '.join(args)})"], env, _GEN)
-        return one
+        return compile_handler(lines + [f"    fn({', '.join(args)})"], env, _GEN)
 
     def _build_unhandled(self, ev: Evsel, fn: Callable, event_name: str) -> Callable[[tuple], Any]:
         lines, exprs, env = self._decoder_source(ev)
@@ -333,11 +329,7 @@ class PythonRuntime(Runtime):
             f"    d = {{{', '.join(items)}}}",
             "    fn(NAME, item, d, rt.sample_dict(item))" if want_dict else "    fn(NAME, item, d)",
         ]
-        one, self._runs[ev] = handler_pair(body, env, _GEN)
-        return one
-
-    def run_handler(self, ev: Evsel) -> Optional[Callable[[list], Any]]:
-        return self._runs.get(ev)
+        return compile_handler(body, env, _GEN)
 
     def sample_dict(self, item: tuple) -> dict[str, Any]:
         """perf_sample_dict as perf 6.1 builds it, for a queue item."""
