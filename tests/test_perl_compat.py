@@ -228,3 +228,23 @@ def test_relative_script_path_runs(tmp_path: Path) -> None:
     r = scripthost("trace", "-i", str(DATA / "engine" / "small.data"), "-s", "count.pl", cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr.decode()
     assert int(r.stdout) > 500
+
+
+@can_record
+@needs_perl
+def test_events_of_two_sample_layouts_interleaved(tmp_path: Path) -> None:
+    """sys_enter_read with callchains (no fixed layout: sent packed) between sys_exit_read
+    without (sent as slices of the samples): the bridge switches frame kinds at every
+    event and every argument and Context field is still perf's."""
+    data = tmp_path / "mixed.data"
+    r = perf("record", "-q", "-e", "syscalls:sys_enter_read/call-graph=fp/", "-e", "syscalls:sys_exit_read",
+             "-o", str(data), "--", sys.executable, WORKLOAD, "reads=300")
+    assert r.returncode == 0, r.stderr.decode()
+    probe = str(Path(__file__).parent / "scripts" / "context_probe.pl")
+    env = {"PERF_EXEC_PATH": PERF_EXEC}
+    theirs = perf("script", "-i", str(data), "-s", probe, env=env)
+    ours = scripthost("trace", "-i", str(data), "-s", probe, env=env)
+    assert theirs.returncode == 0 and ours.returncode == 0, ours.stderr.decode()
+    assert ours.stdout == theirs.stdout
+    assert ours.stdout.count(b"syscalls::sys_enter_read") >= 300
+    assert ours.stdout.count(b"syscalls::sys_exit_read") >= 300

@@ -71,6 +71,13 @@ class Consumer:
         its handler has no ``run`` attribute (handlers from engine.codegen have one)."""
         return None
 
+    def batch_handler(self, session: "Session") -> Optional[Callable[[list], Any]]:
+        """Optionally, a callable taking each delivered batch whole, in time order:
+        sample items of any evsel mixed with other records, which it must hand to
+        `Session.deliver_record` in their place.  Asked once, at `begin`; it takes
+        over from `handler` and `run_handler` (it may call `Session.handler_of`)."""
+        return None
+
     def delivered(self) -> None:
         """A batch of events went to the handlers (a consumer that queues them hands them on here)."""
 
@@ -277,6 +284,7 @@ class Session:
         self._handlers = handlers
         self._runs = _RunHandlers(consumer, handlers)
         self._consumer = consumer
+        self._batch = consumer.batch_handler(self)
         self._pending: list[tuple] = []
         self._bounds: list[int] = []  # len(_pending) at each FINISHED_ROUND not yet settled
         self._base = 0                # _pending[:_base]: queued by settled rounds, sorted
@@ -442,7 +450,7 @@ class Session:
         if t == 0 or t == 0xFFFFFFFFFFFFFFFF:
             if self._bounds:
                 self._settle()
-            self._deliver_other(item)
+            self.deliver_record(item)
         else:
             self._pending.append(item)
 
@@ -578,6 +586,9 @@ class Session:
         consumer.delivered()
 
     def _deliver_items(self, items: list[tuple]) -> None:
+        if self._batch is not None:
+            self._batch(items)
+            return
         ev = items[0][-1]
         if ev is not None:
             run = self._runs[ev]
@@ -585,7 +596,7 @@ class Session:
                 run(items)  # every item a sample of one evsel: one call for them all
                 return
         handlers = self._handlers
-        other = self._deliver_other
+        other = self.deliver_record
         for item in items:
             if len(item) == 4:
                 h = handlers[item[3]]
@@ -608,7 +619,13 @@ class Session:
                 self._consumer.tick(self._next_tick)
                 self._next_tick += interval
 
-    def _deliver_other(self, item: tuple) -> None:
+    def handler_of(self, evsel: Evsel) -> Optional[Callable[[tuple], Any]]:
+        """The consumer's handler for ``evsel`` (asked for at its first use)."""
+        return self._handlers[evsel]
+
+    def deliver_record(self, item: tuple) -> None:
+        """Deliver a queue item that is not a sample: the session's bookkeeping
+        (comms, maps, lost counts), then the consumer's `record` and `lost` hooks."""
         t, rtype, misc, body, _ = item
         if rtype == R.COMM:
             if len(body) >= _COMM_BODY:

@@ -29,7 +29,11 @@ BRIDGE = Path(__file__).resolve().parent / "perl" / "bridge.pl"
 BATCH = 1 << 17
 PIPE_SIZE = 1 << 20
 _F_SETPIPE_SZ = 1031
+_U32 = struct.Struct("<I").unpack_from
 _EVENT = struct.Struct("<HIQiI")  # id, cpu, time, tid (signed: perf shows tid -1 as ":-1"), raw length
+# frame kind 0, any event: _EVENT then the raw data; the bridge's template and the
+# places of cpu, time, tid and raw among the values it gives (the id is first)
+_PACKED = ("S< L< Q< l< L</a", 5, (1, 2, 3, 4))
 
 
 def _s(text: str | bytes) -> bytes:
@@ -57,9 +61,13 @@ class PerlRuntime(Runtime):
     def __init__(self, script: str, args: list[str]) -> None:
         super().__init__(script, args)
         self.proc: Optional[subprocess.Popen] = None
-        self.events = bytearray(b"E")
+        self.events = bytearray(b"E\0")
         self.session: Optional[Session] = None
         self._ids: dict[int, int] = {}
+        self._kinds: dict[tuple, int] = {_PACKED[0]: 0}
+        # evsel -> (frame kind, event id bytes, slice start, raw_size offset)
+        # for samples sent as a slice of themselves
+        self._slices: dict[Evsel, tuple] = {}
         self.has_process_event = False
 
     def helper_pids(self) -> list[int]:
@@ -104,10 +112,11 @@ class PerlRuntime(Runtime):
         except (BrokenPipeError, OSError):
             self._died()
 
-    def _send_events(self) -> None:
-        if len(self.events) > 1:
+    def _send_events(self, kind: int = -1) -> None:
+        """Send the events queued, starting a frame of ``kind`` (default: the same kind)."""
+        if len(self.events) > 2:
             self._emit(self.events)
-        self.events = bytearray(b"E")
+        self.events = bytearray(b"E" + bytes((self.events[1] if kind < 0 else kind,)))
 
     def _control(self, rec: bytes, flush: bool = False) -> None:
         """A control record, after every event queued before it."""
@@ -148,9 +157,49 @@ class PerlRuntime(Runtime):
 
     def begin(self, session: Session) -> None:
         self.session = session
+        self._control(_kind_record(0, *_PACKED))
         for tid, comm in session.comms.items():
             self._control(b"C" + struct.pack("<i", tid) + _s(comm))
         self._control(b"B", flush=True)
+
+    def batch_handler(self, session: Session) -> Optional[Callable[[list], Any]]:
+        return self._batch
+
+    def _batch(self, items: list[tuple]) -> None:
+        """A delivered batch into frames: most samples as a slice of themselves (tid
+        through raw data, after the bridge's event id), the rest through their handler."""
+        session = self.session
+        assert session is not None
+        slices = self._slices
+        u32 = _U32
+        out = self.events
+        kind = out[1]
+        for item in items:
+            if len(item) != 4:
+                session.deliver_record(item)
+                out = self.events
+                continue
+            how = slices.get(item[3])
+            if how is None:
+                h = session.handler_of(item[3])
+                if h is not None:
+                    h(item)
+                    out = self.events
+                    kind = out[1]
+                continue
+            k, ident, start, rs_off = how
+            if k != kind:
+                self._send_events(k)
+                out = self.events
+                kind = k
+            pos = item[1]
+            buf = item[2]
+            rs_at = pos + rs_off
+            out += ident
+            out += buf[pos + start:rs_at + 4 + u32(buf, rs_at)[0]]
+            if len(out) >= BATCH:
+                self._send_events()
+                out = self.events
 
     def record(self, rtype: int, misc: int, body: bytes, time: int) -> None:
         if rtype in (3, 7) and len(body) >= 16 and self.session is not None:  # COMM, FORK
@@ -194,7 +243,27 @@ class PerlRuntime(Runtime):
         ctl = bytearray(rec)
         self._walk(fmt, name, ctl)
         self._control(bytes(ctl))
+        self._slice_layout(ev, pid)
         return self._event_encoder(ev, pid)
+
+    def _slice_layout(self, ev: Evsel, pid: int) -> None:
+        """Send ``ev``'s samples as slices when tid, time, cpu and the raw data sit at fixed
+        offsets (they are in this order in every sample layout): a frame kind per layout."""
+        lay = ev.fixed_layout
+        if any(name not in lay for name in ("tid", "time", "cpu", "raw_size", "raw")):
+            return
+        start = lay["tid"][0]
+        gaps, at = [], start
+        for name, code in (("tid", "l<"), ("time", "Q<"), ("cpu", "L<"), ("raw_size", "L</a")):
+            off = lay[name][0]
+            gaps.append(f"x{off - at} {code}" if off > at else code)
+            at = off + (4 if code != "Q<" else 8)
+        template = "S< " + " ".join(gaps)
+        kind = self._kinds.get(template)
+        if kind is None:
+            kind = self._kinds[template] = len(self._kinds)
+            self._control(_kind_record(kind, template, 5, (3, 2, 1, 4)))
+        self._slices[ev] = (kind, struct.pack("<H", pid), start, lay["raw_size"][0])
 
     def _walk(self, fmt: Any, name: str, buf: bytearray) -> None:
         from scripthost.engine.printfmt import PrintFormat
@@ -222,11 +291,18 @@ class PerlRuntime(Runtime):
         else:
             body += ["    smp = parse(buf, pos)", "    t, cpu, tid, raw = smp[0], smp[1], smp[3], smp[6] or b''",
                      "    rs = len(raw)"]
-        body += ["    out = rt.events", f"    out += head({pid}, cpu, t, tid, rs)", "    out += raw",
+        body += ["    if rt.events[1] != 0:", "        rt._send_events(0)",
+                 "    out = rt.events", f"    out += head({pid}, cpu, t, tid, rs)", "    out += raw",
                  "    if len(out) >= BATCH:", "        rt._send_events()"]
         env = {"rt": self, "head": _EVENT.pack, "fast": fast.unpack_from if fast is not None else None,
                "parse": ev.parse, "BATCH": BATCH}
         return compile_handler(body, env, "<scripthost perl encoder>")
+
+
+def _kind_record(kind: int, template: str, stride: int, at: tuple) -> bytes:
+    """'K': frame ``kind`` holds events laid out as ``template`` (after the event id);
+    ``at``: the places of cpu, time, tid and raw among the ``stride`` values it gives."""
+    return b"K" + bytes((kind,)) + _s(template) + bytes((stride, *at))
 
 
 def _i64(v: int) -> int:

@@ -8,12 +8,14 @@
 #   'D' u16 id, name, n fields, then per field: name, kind (n=number, s=string,
 #       d=data_loc string, r=rel_loc string, z=zero), offset, size, signed
 #       and the offsets of common_preempt_count / common_flags / common_lock_depth (-1: none)
+#   'K' u8 frame kind, unpack template of one event, u8 stride, and the places of
+#       cpu, time, tid and raw among the stride values the template gives (id is first)
 #   'W' define_* call: u8 which, strings event, field, i64 value, string text
 #   'C' i32 tid, comm (empty: forget the tid)
-# An event frame instead starts with 'E' and holds only events:
-#   u16 id, u32 cpu, u64 time, i32 tid, raw   (comm comes from the 'C' records)
 #   'B' trace_begin   'X' trace_end   'T' trace_interval   'L' trace_lost: kind, u64 count
-# Strings are u16 length + bytes; raw is u32 length + bytes.
+# An event frame instead starts with 'E' and a frame kind byte, then only events,
+# each laid out as its kind's template says (comm comes from the 'C' records).
+# Strings are u16 length + bytes.
 use strict;
 use warnings;
 no warnings "once";
@@ -50,10 +52,11 @@ my $has_process_event = defined &main::process_event ? 1 : 0;
 print $control "ok $interval $has_process_event\n";
 close $control;
 
-my (@handler, @name_of, @context_of, %frame_branch, %comm_of);
-my $frame_loop = sub { };
+my (@handler, @name_of, @context_of, %frame_branch, %comm_of, @kinds, @frame_loop);
 my $unhandled = defined &main::trace_unhandled ? \&main::trace_unhandled : undef;
-my $nevents = 0;
+# Context functions find the current event from its handler's context argument
+# (its place in the frame being run), so nothing is set per event for them.
+$Perf::Trace::Context::templates = \@context_of;
 
 sub call_main {
     my $sub = shift;
@@ -95,40 +98,62 @@ sub define_event {
         $handler[$id] = defined &{"${sys}::${ev}"} ? \&{"${sys}::${ev}"} : $unhandled;
     }
     return $pos if !$handler[$id];
-    # This event type's branch of the frame loop: one unpack of the raw data gives
-    # common_pid and every field; __data_loc strings need a second unpack.
+    # This event type's branch of the frame loop: unpacks of the raw data give
+    # common_pid and every field; __data_loc strings need one more each.
     my (@tmpl, @post);
-    push @tmpl, '@4 l<';
+    push @tmpl, 'x4 l<';
+    my $at = 0;    # the fields' own unpack: relative skips where fields follow in order (cheaper than @offset)
     my $i = 0;
     for my $f (@fields) {
         my ($kind, $off, $size, $signed) = @$f;
+        my $skip = $off == $at ? '' : $at >= 0 && $off > $at ? 'x' . ($off - $at) . ' ' : "\@$off ";
         if ($kind eq 'n') {
             my $code = $size == 1 ? 'C' : $size == 2 ? 'S<' : $size == 4 ? 'L<'
                      : ($signed ? 'q<' : 'Q<');
-            push @tmpl, "\@$off $code";
+            push @tmpl, "$skip$code";
+            $at = $off + $size;
         } elsif ($kind eq 's') {
-            push @tmpl, "\@$off Z*";
+            push @tmpl, "${skip}Z*";  # to the NUL, however far (as perf)
+            $at = -1;
         } elsif ($kind eq 'd' || $kind eq 'r') {
-            push @tmpl, "\@$off L<";
+            push @tmpl, "${skip}L<";
+            $at = $off + 4;
             my $base = $kind eq 'r' ? $off + 4 : 0;
-            push @post, "\$v[$i] = unpack('\@' . ((\$v[$i] & 0xffff) + $base) . ' Z*', \$f[\$i + 4]);";
+            push @post, "\$v[$i] = unpack('\@' . ((\$v[$i] & 0xffff) + $base) . ' Z*', RAW);";
         } else {
             push @post, "splice(\@v, $i, 0, 0);";
         }
         $i++;
     }
     $context_of[$id] = [map { $_ >= 0 ? "\@$_ C" : '' } ($pc_off, $flags_off, $lock_off)];
-    $frame_branch{$id} = "my (\$pid, \@v) = unpack('@tmpl', \$f[\$i + 4]); @post "
-        . "my \$t = \$f[\$i + 2]; my \$tid = \$f[\$i + 3]; "
-        . "\$Perf::Trace::Context::raw = \\\$f[\$i + 4]; \$Perf::Trace::Context::templates = \$context_of[$id]; "
-        . "\$handler[$id]->(\$name_of[$id], ++\$nevents, \$f[\$i + 1], \$t / 1000000000, "
-        . "\$t % 1000000000, \$pid, \$comm_of{\$tid} // \":\$tid\", [], \@v);";
-    # one loop over a frame's events, every event type's decoding inline
-    my $cases = join("\n    els", map { "if (\$id == $_) { $frame_branch{$_} }" } sort { $a <=> $b } keys %frame_branch);
-    $frame_loop = eval "sub { use integer; my \@f = unpack('x (S< L< Q< l< L</a)*', \$_[0]);\n"
-        . "  for (my \$i = 0; \$i < \@f; \$i += 5) { my \$id = \$f[\$i];\n    $cases\n  } }"
-        or die "scripthost bridge: decoder for $name: $@\n";
+    # pid and the fields go straight into the argument list, not through copies.
+    # ID, CPU, TIME, TID, RAW stand for the event's values in the frame: each frame
+    # kind's loop names them (frame_loops).
+    my $values = "unpack('@tmpl[1..$#tmpl]', RAW)";
+    $values = "do { my \@v = $values; @post \@v }" if @post;
+    $frame_branch{$id} = "my \$t = TIME; my \$tid = TID; "
+        . "\$handler[$id]->(\$name_of[$id], \$i, CPU, \$t / 1000000000, \$t % 1000000000, "
+        . "unpack('$tmpl[0]', RAW), \$comm_of{\$tid} // \":\$tid\", [], $values);";
+    frame_loops();
     return $pos;
+}
+
+# One loop per frame kind over a frame's events, every event type's branch inline.
+sub frame_loops {
+    for my $k (0 .. $#kinds) {
+        next if !$kinds[$k];
+        my ($template, $stride, %at) = @{$kinds[$k]};
+        my $cases = join("\n    els", map {
+            my $code = $frame_branch{$_};
+            $code =~ s/\b(CPU|TIME|TID|RAW)\b/\$f[\$i + $at{$1}]/g;
+            "if (\$id == $_) { $code }"
+        } sort { $a <=> $b } keys %frame_branch);
+        $cases ||= '1;';
+        $frame_loop[$k] = eval "sub { use integer; my \@f = unpack('x2 ($template)*', \$_[0]);\n"
+            . "  \$Perf::Trace::Context::frame = \\\@f; \$Perf::Trace::Context::raw_at = $at{RAW};\n"
+            . "  for (my \$i = 0; \$i < \@f; \$i += $stride) { my \$id = \$f[\$i];\n    $cases\n  } }"
+            or die "scripthost bridge: frame loop: $@\n";
+    }
 }
 
 while (1) {
@@ -139,7 +164,7 @@ while (1) {
     die "scripthost bridge: batch cut short\n" if !defined $buf;
     my $kind = substr($buf, 0, 1);
     if ($kind eq 'E') {
-        $frame_loop->($buf);
+        $frame_loop[ord(substr($buf, 1, 1))]->($buf);
         next;
     }
     my $pos = 0;
@@ -152,6 +177,11 @@ while (1) {
             if (length $comm) { $comm_of{$tid} = $comm; } else { delete $comm_of{$tid}; }
         } elsif ($type eq 'D') {
             $pos = define_event($buf, $pos);
+        } elsif ($type eq 'K') {
+            my ($k, $template, $stride, @at) = unpack("\@$pos C S</a C C4", $buf);
+            $pos += 1 + 2 + length($template) + 1 + 4;
+            $kinds[$k] = [$template, $stride, CPU => $at[0], TIME => $at[1], TID => $at[2], RAW => $at[3]];
+            frame_loops();
         } elsif ($type eq 'W') {
             my ($which, $ev, $field, $value, $text) = unpack("\@$pos C S</a S</a q< S</a", $buf);
             $pos += 1 + 2 + length($ev) + 2 + length($field) + 8 + 2 + length($text);
