@@ -1,10 +1,11 @@
-"""perf's syscall-counts.py (unchanged) and the default output, scripthost against perf.
+"""perf's syscall-counts.py, syscall-counts-by-pid.py, sctop.py and
+failed-syscalls-by-pid.py (unchanged) and the default output, scripthost against perf.
 
 usage: python bench/bench_python.py [--runs N]
 
-Records >= 1,000,000 raw_syscalls:sys_enter events here with the real perf (cached
-under $SCRIPTHOST_BENCH_DIR, default /tmp/scripthost-bench), then alternates
-`perf script -s` and `scripthost trace -s` on it.
+Records >= 1,000,000 raw_syscalls:sys_enter events and >= 500,000 raw_syscalls:sys_exit
+(with failures among them) here with the real perf (cached under $SCRIPTHOST_BENCH_DIR,
+default /tmp/scripthost-bench), then alternates `perf script -s` and `scripthost trace -s`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import alternate, count_samples, ensure_recording, perf_exec, scripthost_cmd  # noqa: E402
+from common import SYS_EXIT_FAILS, alternate, count_samples, ensure_recording, perf_exec, scripthost_cmd  # noqa: E402
 
 
 def main() -> None:
@@ -25,10 +26,13 @@ def main() -> None:
     data = ensure_recording("sys_enter_1m", ["raw_syscalls:sys_enter"], ["getppid=1000000"], 1_000_000)
     n = count_samples(data)
     env = {"PERF_EXEC_PATH": exec_path}
-    for script in ("syscall-counts.py", "syscall-counts-by-pid.py", "sctop.py"):
+    exits = ensure_recording(*SYS_EXIT_FAILS)
+    runs = [(s, data, n) for s in ("syscall-counts.py", "syscall-counts-by-pid.py", "sctop.py")]
+    runs.append(("failed-syscalls-by-pid.py", exits, count_samples(exits)))
+    for script, rec, count in runs:
         path = os.path.join(exec_path, "scripts", "python", script)
-        alternate(f"{script} (perf's, unchanged)", ["perf", "script", "-i", str(data), "-s", path],
-                  scripthost_cmd() + ["trace", "-i", str(data), "-s", path], n, a.runs, env)
+        alternate(f"{script} (perf's, unchanged)", ["perf", "script", "-i", str(rec), "-s", path],
+                  scripthost_cmd() + ["trace", "-i", str(rec), "-s", path], count, a.runs, env)
     alternate("default output (no script)", ["perf", "script", "-i", str(data)],
               scripthost_cmd() + ["trace", "-i", str(data)], n, a.runs)
 

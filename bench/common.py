@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["WORKDIR", "alternate", "count_samples", "ensure_recording", "perf_exec", "scripthost_cmd"]
+__all__ = ["SYS_EXIT_FAILS", "WORKDIR", "alternate", "count_samples", "ensure_recording", "perf_exec", "scripthost_cmd"]
 
 WORKDIR = Path(os.environ.get("SCRIPTHOST_BENCH_DIR", "/tmp/scripthost-bench"))
 _ROOT = str(Path(__file__).resolve().parent.parent)
@@ -26,6 +26,8 @@ try:
 except ImportError:  # a bare checkout: use the source tree, for us and for the CLI we run
     sys.path.insert(0, _ROOT)
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
+# ensure_recording's arguments for >= 500,000 raw_syscalls:sys_exit, failures among them
+SYS_EXIT_FAILS = ("sys_exit_fail", ["raw_syscalls:sys_exit"], ["getppid=400000", "failed_opens=200000"], 500_000)
 WORKLOAD = str(Path(__file__).resolve().parent.parent / "tests" / "workload.py")
 
 
