@@ -248,3 +248,25 @@ def test_events_of_two_sample_layouts_interleaved(tmp_path: Path) -> None:
     assert ours.stdout == theirs.stdout
     assert ours.stdout.count(b"syscalls::sys_enter_read") >= 300
     assert ours.stdout.count(b"syscalls::sys_exit_read") >= 300
+
+
+@can_record
+@needs_perl
+@pytest.mark.parametrize("mode", ["file", "pipe"])
+def test_callchains_are_perfs(mode: str, tmp_path: Path) -> None:
+    """common_callchain of a -g recording: perf's entries ({ip, sym => {start, end,
+    binding, name}, dso}), resolved against the recorded maps. (User-space stacks: perf
+    6.1's Perl callchains corrupt its heap on some kernel stacks, sched_switch -a here.)"""
+    data = tmp_path / "cc.data"
+    r = perf("record", "-q", "-g", "-e", "syscalls:sys_enter_read", "-o", str(data) if mode == "file" else "-",
+             "--", sys.executable, WORKLOAD, "reads=50")
+    assert r.returncode == 0, r.stderr.decode()
+    inp = ["-i", str(data)] if mode == "file" else ["-i", "-"]
+    stdin = None if mode == "file" else r.stdout
+    probe = str(Path(__file__).parent / "scripts" / "callchain_probe.pl")
+    env = {"PERF_EXEC_PATH": PERF_EXEC}
+    theirs = perf("script", *inp, "-s", probe, env=env, input=stdin)
+    ours = scripthost("trace", *inp, "-s", probe, env=env, input=stdin)
+    assert theirs.returncode == 0 and ours.returncode == 0, ours.stderr.decode()
+    assert ours.stdout == theirs.stdout
+    assert ours.stdout.count(b" sym={") > 50 and ours.stdout.count(b" dso=") > 50

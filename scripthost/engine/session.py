@@ -23,10 +23,11 @@ from bisect import bisect_right
 from operator import itemgetter
 from typing import Any, Callable, Optional
 
-from scripthost.engine.attrs import Evsel
-from scripthost.engine.machine import Machine
+from scripthost.engine.attrs import S_CALLCHAIN, S_PID, Evsel
+from scripthost.engine.machine import Location, Machine
 from scripthost.engine.layouts import (
-    EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
+    EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, RecordType as R, U16, U32,
+    U64,
 )
 from scripthost.engine.reader import Recording, open_recording
 from scripthost.engine.source import Input
@@ -618,6 +619,13 @@ class Session:
             if start < len(batch):
                 self._consumer.tick(self._next_tick)
                 self._next_tick += interval
+
+    def callchain(self, item: tuple) -> list[Location]:
+        """A sample item's callchain resolved against the maps at its time, as perf's
+        scripts get it (context markers left out)."""
+        smp = item[3].parse(item[2], item[1])
+        cpumode = U16.unpack_from(item[2], item[1] + 4)[0] & 7
+        return self.machine.callchain(smp[S_PID], cpumode, smp[S_CALLCHAIN])
 
     def handler_of(self, evsel: Evsel) -> Optional[Callable[[tuple], Any]]:
         """The consumer's handler for ``evsel`` (asked for at its first use)."""

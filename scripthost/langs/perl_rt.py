@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 
 from scripthost.engine.attrs import Evsel
 from scripthost.engine.codegen import compile_handler
+from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError
 from scripthost.langs.base import Runtime, ScriptError, exec_path, own_exec_path
@@ -31,9 +32,13 @@ PIPE_SIZE = 1 << 20
 _F_SETPIPE_SZ = 1031
 _U32 = struct.Struct("<I").unpack_from
 _EVENT = struct.Struct("<HIQiI")  # id, cpu, time, tid (signed: perf shows tid -1 as ":-1"), raw length
-# frame kind 0, any event: _EVENT then the raw data; the bridge's template and the
-# places of cpu, time, tid and raw among the values it gives (the id is first)
-_PACKED = ("S< L< Q< l< L</a", 5, (1, 2, 3, 4))
+# frame kinds 0 and 1, samples without a fixed layout: _EVENT, the raw data and (kind 1)
+# the callchain; the bridge's template and the places of cpu, time, tid, raw and
+# callchain (0: none) among the values it gives (the id is first)
+_PACKED = ("S< L< Q< l< L</a", 5, (1, 2, 3, 4, 0))
+_PACKED_CALLCHAIN = ("S< L< Q< l< L</a L</a", 6, (1, 2, 3, 4, 5))
+_CC_IP = struct.Struct("<QB")
+_CC_SYM = struct.Struct("<QQB")
 
 
 def _s(text: str | bytes) -> bytes:
@@ -64,7 +69,7 @@ class PerlRuntime(Runtime):
         self.events = bytearray(b"E\0")
         self.session: Optional[Session] = None
         self._ids: dict[int, int] = {}
-        self._kinds: dict[tuple, int] = {_PACKED[0]: 0}
+        self._kinds: dict[str, int] = {_PACKED[0]: 0, _PACKED_CALLCHAIN[0]: 1}
         # evsel -> (frame kind, event id bytes, slice start, raw_size offset)
         # for samples sent as a slice of themselves
         self._slices: dict[Evsel, tuple] = {}
@@ -158,6 +163,7 @@ class PerlRuntime(Runtime):
     def begin(self, session: Session) -> None:
         self.session = session
         self._control(_kind_record(0, *_PACKED))
+        self._control(_kind_record(1, *_PACKED_CALLCHAIN))
         for tid, comm in session.comms.items():
             self._control(b"C" + struct.pack("<i", tid) + _s(comm))
         self._control(b"B", flush=True)
@@ -181,12 +187,14 @@ class PerlRuntime(Runtime):
                 continue
             how = slices.get(item[3])
             if how is None:
-                h = session.handler_of(item[3])
-                if h is not None:
+                h = session.handler_of(item[3])  # defines the event at its first sample
+                how = slices.get(item[3])
+                if how is None and h is not None:
                     h(item)
-                    out = self.events
-                    kind = out[1]
-                continue
+                out = self.events  # a new frame after the definition or the packed event
+                kind = out[1]
+                if how is None:
+                    continue
             k, ident, start, rs_off = how
             if k != kind:
                 self._send_events(k)
@@ -262,7 +270,7 @@ class PerlRuntime(Runtime):
         kind = self._kinds.get(template)
         if kind is None:
             kind = self._kinds[template] = len(self._kinds)
-            self._control(_kind_record(kind, template, 5, (3, 2, 1, 4)))
+            self._control(_kind_record(kind, template, 5, (3, 2, 1, 4, 0)))
         self._slices[ev] = (kind, struct.pack("<H", pid), start, lay["raw_size"][0])
 
     def _walk(self, fmt: Any, name: str, buf: bytearray) -> None:
@@ -282,26 +290,38 @@ class PerlRuntime(Runtime):
         PrintFormat(fmt, None).walk_defines(flag_field, flag_value, sym_field, sym_value, name)
 
     def _event_encoder(self, ev: Evsel, pid: int) -> Callable[[tuple], Any]:
-        fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
-        raw_off = ev.fixed_layout.get("raw", (0, ""))[0]
-        body = ["    pos = item[1]", "    buf = item[2]"]
-        if fast is not None:
-            body += ["    tid, t, cpu, rs = fast(buf, pos)",
-                     f"    raw = buf[pos + {raw_off}:pos + {raw_off} + rs]"]
-        else:
-            body += ["    smp = parse(buf, pos)", "    t, cpu, tid, raw = smp[0], smp[1], smp[3], smp[6] or b''",
-                     "    rs = len(raw)"]
-        body += ["    if rt.events[1] != 0:", "        rt._send_events(0)",
-                 "    out = rt.events", f"    out += head({pid}, cpu, t, tid, rs)", "    out += raw",
-                 "    if len(out) >= BATCH:", "        rt._send_events()"]
-        env = {"rt": self, "head": _EVENT.pack, "fast": fast.unpack_from if fast is not None else None,
-               "parse": ev.parse, "BATCH": BATCH}
+        """Samples without a fixed layout, packed: id, cpu, time, tid, raw data, and
+        the callchain when the event has one."""
+        kind = 1 if ev.sample_type & SampleType.CALLCHAIN else 0
+        body = ["    smp = parse(item[2], item[1])", "    raw = smp[6] or b''",
+                f"    if rt.events[1] != {kind}:", f"        rt._send_events({kind})",
+                "    out = rt.events", f"    out += head({pid}, smp[1], smp[0], smp[3], len(raw))", "    out += raw"]
+        if kind:
+            body.append("    out += rt._callchain(item)")
+        body += ["    if len(out) >= BATCH:", "        rt._send_events()"]
+        env = {"rt": self, "head": _EVENT.pack, "parse": ev.parse, "BATCH": BATCH}
         return compile_handler(body, env, "<scripthost perl encoder>")
+
+    def _callchain(self, item: tuple) -> bytes:
+        """The sample's callchain for the bridge: u32 length, u16 entries, each u64 ip,
+        u8 what follows (1: sym start, end, binding, name; 2: dso name; 3: both)."""
+        assert self.session is not None
+        out = bytearray()
+        locs = self.session.callchain(item)
+        for loc in locs:
+            sym, m = loc.sym, loc.map
+            out += _CC_IP.pack(loc.ip, (sym is not None) | (m is not None) << 1)
+            if sym is not None:
+                out += _CC_SYM.pack(sym.start, sym.end, sym.binding) + _s(sym.name)
+            if m is not None:
+                out += _s(m.dso.name)
+        return struct.pack("<IH", len(out) + 2, len(locs)) + out
 
 
 def _kind_record(kind: int, template: str, stride: int, at: tuple) -> bytes:
     """'K': frame ``kind`` holds events laid out as ``template`` (after the event id);
-    ``at``: the places of cpu, time, tid and raw among the ``stride`` values it gives."""
+    ``at``: the places of cpu, time, tid, raw and callchain (0: none) among the
+    ``stride`` values it gives."""
     return b"K" + bytes((kind,)) + _s(template) + bytes((stride, *at))
 
 

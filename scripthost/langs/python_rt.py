@@ -363,26 +363,26 @@ class PythonRuntime(Runtime):
             d.update(dso=dso.name, dso_bid=dso.build_id, dso_map_start=loc.map.start, dso_map_end=loc.map.end)
         if loc.sym is not None:
             d["symbol"], d["symoff"] = loc.sym.name, loc.symoff
-        d.update(callchain=self._chain(smp, cpumode), brstack=[], brstacksym=[], iregs="", uregs="")
+        d.update(callchain=_frames(s.machine.callchain(smp[S_PID], cpumode, smp[S_CALLCHAIN])), brstack=[], brstacksym=[], iregs="", uregs="")
         return d
 
     def callchain(self, item: tuple) -> list[dict[str, Any]]:
         """common_callchain: a sample's callchain as perf's list of frame dicts."""
-        ev: Evsel = item[3]
-        smp = ev.parse(item[2], item[1])
-        return self._chain(smp, _misc(smp) & 7)
+        return _frames(self.session.callchain(item))
 
-    def _chain(self, smp: tuple, cpumode: int) -> list[dict[str, Any]]:
-        out = []
-        for loc in self.session.machine.callchain(smp[S_PID], cpumode, smp[S_CALLCHAIN]):
-            frame: dict[str, Any] = {"ip": loc.ip}
-            if loc.sym is not None:
-                frame["sym"] = loc.sym.as_dict()
-                frame["sym_off"] = loc.symoff
-            if loc.map is not None:
-                frame["dso"] = loc.map.dso.name
-            out.append(frame)
-        return out
+
+def _frames(locs: list) -> list[dict[str, Any]]:
+    """Callchain entries as perf's Python frame dicts."""
+    out = []
+    for loc in locs:
+        frame: dict[str, Any] = {"ip": loc.ip}
+        if loc.sym is not None:
+            frame["sym"] = loc.sym.as_dict()
+            frame["sym_off"] = loc.symoff
+        if loc.map is not None:
+            frame["dso"] = loc.map.dso.name
+        out.append(frame)
+    return out
 
 
 def _misc(smp: tuple) -> int:

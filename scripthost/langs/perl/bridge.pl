@@ -9,7 +9,9 @@
 #       d=data_loc string, r=rel_loc string, z=zero), offset, size, signed
 #       and the offsets of common_preempt_count / common_flags / common_lock_depth (-1: none)
 #   'K' u8 frame kind, unpack template of one event, u8 stride, and the places of
-#       cpu, time, tid and raw among the stride values the template gives (id is first)
+#       cpu, time, tid, raw and callchain (0: none) among the stride values the
+#       template gives (id is first); a callchain is u16 entries, each u64 ip, u8 has
+#       (1: sym: u64 start, u64 end, u8 binding, name; 2: dso name)
 #   'W' define_* call: u8 which, strings event, field, i64 value, string text
 #   'C' i32 tid, comm (empty: forget the tid)
 #   'B' trace_begin   'X' trace_end   'T' trace_interval   'L' trace_lost: kind, u64 count
@@ -127,15 +129,40 @@ sub define_event {
     }
     $context_of[$id] = [map { $_ >= 0 ? "\@$_ C" : '' } ($pc_off, $flags_off, $lock_off)];
     # pid and the fields go straight into the argument list, not through copies.
-    # ID, CPU, TIME, TID, RAW stand for the event's values in the frame: each frame
-    # kind's loop names them (frame_loops).
+    # CPU, TIME, TID, RAW, CALLCHAIN stand for the event's values in the frame: each
+    # frame kind's loop names them (frame_loops).
     my $values = "unpack('@tmpl[1..$#tmpl]', RAW)";
     $values = "do { my \@v = $values; @post \@v }" if @post;
     $frame_branch{$id} = "my \$t = TIME; my \$tid = TID; "
         . "\$handler[$id]->(\$name_of[$id], \$i, CPU, \$t / 1000000000, \$t % 1000000000, "
-        . "unpack('$tmpl[0]', RAW), \$comm_of{\$tid} // \":\$tid\", [], $values);";
+        . "unpack('$tmpl[0]', RAW), \$comm_of{\$tid} // \":\$tid\", CALLCHAIN, $values);";
     frame_loops();
     return $pos;
+}
+
+# common_callchain as perf gives it: a hash per entry, {ip, sym => {start, end,
+# binding, name}, dso}, sym and dso where the ip resolved
+sub callchain_of {
+    my ($blob) = @_;
+    my ($n) = unpack('S<', $blob);
+    my ($pos, @chain) = (2);
+    for (1 .. $n) {
+        my ($ip, $has) = unpack("\@$pos Q< C", $blob);
+        $pos += 9;
+        my %entry = (ip => $ip);
+        if ($has & 1) {
+            my ($start, $end, $binding, $name) = unpack("\@$pos Q< Q< C S</a", $blob);
+            $pos += 17 + 2 + length($name);
+            $entry{sym} = {start => $start, end => $end, binding => $binding, name => $name};
+        }
+        if ($has & 2) {
+            my ($dso) = unpack("\@$pos S</a", $blob);
+            $pos += 2 + length($dso);
+            $entry{dso} = $dso;
+        }
+        push @chain, \%entry;
+    }
+    return \@chain;
 }
 
 # One loop per frame kind over a frame's events, every event type's branch inline.
@@ -146,6 +173,7 @@ sub frame_loops {
         my $cases = join("\n    els", map {
             my $code = $frame_branch{$_};
             $code =~ s/\b(CPU|TIME|TID|RAW)\b/\$f[\$i + $at{$1}]/g;
+            $code =~ s/\bCALLCHAIN\b/$at{CALLCHAIN} ? "callchain_of(\$f[\$i + $at{CALLCHAIN}])" : '[]'/e;
             "if (\$id == $_) { $code }"
         } sort { $a <=> $b } keys %frame_branch);
         $cases ||= '1;';
@@ -178,9 +206,10 @@ while (1) {
         } elsif ($type eq 'D') {
             $pos = define_event($buf, $pos);
         } elsif ($type eq 'K') {
-            my ($k, $template, $stride, @at) = unpack("\@$pos C S</a C C4", $buf);
-            $pos += 1 + 2 + length($template) + 1 + 4;
-            $kinds[$k] = [$template, $stride, CPU => $at[0], TIME => $at[1], TID => $at[2], RAW => $at[3]];
+            my ($k, $template, $stride, @at) = unpack("\@$pos C S</a C C5", $buf);
+            $pos += 1 + 2 + length($template) + 1 + 5;
+            $kinds[$k] = [$template, $stride, CPU => $at[0], TIME => $at[1], TID => $at[2], RAW => $at[3],
+                          CALLCHAIN => $at[4]];
             frame_loops();
         } elsif ($type eq 'W') {
             my ($which, $ev, $field, $value, $text) = unpack("\@$pos C S</a S</a q< S</a", $buf);
