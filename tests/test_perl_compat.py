@@ -270,3 +270,16 @@ def test_callchains_are_perfs(mode: str, tmp_path: Path) -> None:
     assert theirs.returncode == 0 and ours.returncode == 0, ours.stderr.decode()
     assert ours.stdout == theirs.stdout
     assert ours.stdout.count(b" sym={") > 50 and ours.stdout.count(b" dso=") > 50
+
+
+@needs_perl
+def test_perl_too_old_is_one_line(tmp_path: Path) -> None:
+    """The bridge's version check, run by the real perl with the minimum raised above it."""
+    from conftest import DATA
+    script = tmp_path / "x.pl"
+    script.write_text("1;\n")
+    r = scripthost("trace", "-i", str(DATA / "engine" / "small.data"), "-s", str(script),
+                   env={"SCRIPTHOST_PERL_MIN": "9"})
+    assert r.returncode != 0, r.stderr
+    assert re.fullmatch(rb"scripthost: perl 5\.\d+\.\d+ is too old for Perl trace scripts \(5\.10 or newer "
+                        rb"is needed\): install a newer perl\n", r.stderr), r.stderr

@@ -102,6 +102,12 @@ class PerlRuntime(Runtime):
             pass
         with os.fdopen(r, "rb") as control:
             line = control.readline().split()
+        if line[:1] == [b"old"]:
+            self.proc.wait()
+            self.proc = None
+            version = line[1].decode() if len(line) > 1 else "?"
+            raise ScripthostError(f"perl {version} is too old for Perl trace scripts (5.10 or newer is "
+                                  "needed): install a newer perl")
         if not line or line[0] != b"ok":
             rc = self.proc.wait()
             self.proc = None

@@ -18,6 +18,15 @@
 # An event frame instead starts with 'E' and a frame kind byte, then only events,
 # each laid out as its kind's template says (comm comes from the 'C' records).
 # Strings are u16 length + bytes.
+# A perl older than 5.10 cannot compile the rest of this file: say so on the control
+# fd (ARGV[1]) before the parser gets there.  SCRIPTHOST_PERL_MIN lets tests see it.
+BEGIN {
+    if ($] < ($ENV{SCRIPTHOST_PERL_MIN} || 5.010)) {
+        my $c;
+        print $c "old ", sprintf("%vd", $^V), "\n" if open($c, '>&=', $ARGV[1]);
+        exit 2;
+    }
+}
 use strict;
 use warnings;
 no warnings "once";
