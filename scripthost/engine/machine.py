@@ -24,6 +24,7 @@ __all__ = ["Dso", "Map", "Maps", "Machine", "Location", "KERNEL_DSO"]
 KERNEL_DSO = "[kernel.kallsyms]"
 # callchain context markers (PERF_CONTEXT_*, as u64)
 _CONTEXT_MAX = (1 << 64) - 4095
+_CHAINS_KEPT = 1 << 16  # resolved stacks kept, at most
 _CONTEXT_MODE = {(1 << 64) - 32: 3, (1 << 64) - 128: 1, (1 << 64) - 512: 2,
                  (1 << 64) - 2176: 4, (1 << 64) - 2560: 5}
 _ANON_PREFIXES = ("//anon", "/dev/zero", "/anon_hugepage")
@@ -165,6 +166,11 @@ class Machine:
         self._kernel_end: Optional[int] = None
         self._kernel_pending: list[tuple[int, int]] = []
         self._kernel_table: Optional[SymbolTable] = None
+        #: counts the changes to any address space: what was resolved under one
+        #: generation resolves the same until it moves on
+        self.generation = 0
+        self._chains: dict[tuple, tuple[Location, ...]] = {}
+        self._chains_of = 0
 
     # -- kallsyms ---------------------------------------------------------------------
 
@@ -236,6 +242,7 @@ class Machine:
     def mmap(self, pid: int, start: int, length: int, pgoff: int, filename: str, kernel: bool,
              build_id: str = "") -> None:
         """An MMAP/MMAP2 record."""
+        self.generation += 1
         if kernel or pid == -1:
             if filename.startswith(KERNEL_DSO):
                 # its end needs kallsyms: placed at the first kernel address resolved
@@ -259,6 +266,7 @@ class Machine:
 
     def fork(self, pid: int, ppid: int) -> None:
         """A FORK record: a new process starts with a copy of its parent's maps."""
+        self.generation += 1
         if pid != ppid:
             parent = self.procs.get(ppid)
             if parent is not None:
@@ -291,12 +299,20 @@ class Machine:
             loc = m.cache[ip] = Location(ip, m, addr, table.find(addr) if table is not None else None)
         return loc
 
-    def callchain(self, pid: int, cpumode: int, chain: tuple) -> list[Location]:
-        """The callchain's entries resolved, context markers left out."""
-        out = []
-        for ip in chain:
-            if ip >= _CONTEXT_MAX:
-                cpumode = _CONTEXT_MODE.get(ip, cpumode)
-                continue
-            out.append(self.resolve(pid, cpumode, ip))
-        return out
+    def callchain(self, pid: int, cpumode: int, chain: tuple) -> tuple[Location, ...]:
+        """The callchain's entries resolved, context markers left out.  The same
+        stacks come back again and again: each is resolved once per generation."""
+        if self._chains_of != self.generation or len(self._chains) > _CHAINS_KEPT:
+            self._chains.clear()
+            self._chains_of = self.generation
+        key = (pid, cpumode, chain)
+        locs = self._chains.get(key)
+        if locs is None:
+            out = []
+            for ip in chain:
+                if ip >= _CONTEXT_MAX:
+                    cpumode = _CONTEXT_MODE.get(ip, cpumode)
+                    continue
+                out.append(self.resolve(pid, cpumode, ip))
+            locs = self._chains[key] = tuple(out)
+        return locs

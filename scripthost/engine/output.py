@@ -13,6 +13,8 @@ from scripthost.engine.session import Consumer, Session
 
 __all__ = ["DefaultPrinter"]
 
+_STACKS_KEPT = 1 << 16  # callchain texts kept per event, at most
+
 
 class DefaultPrinter(Consumer):
     """Prints every sample like `perf script` with no options."""
@@ -116,6 +118,7 @@ class DefaultPrinter(Consumer):
         machine = s.machine
         write = self.out.write
         parse = ev.parse
+        stacks: dict[tuple, str] = {}
 
         def h(item: tuple) -> None:
             buf, pos = item[2], item[1]
@@ -133,15 +136,17 @@ class DefaultPrinter(Consumer):
                 vals.append(smp[5])
             cpumode = buf[pos + 4] & 7
             if chain:
-                lines = [head % tuple(vals), "\n"]
-                for loc in machine.callchain(smp[2], cpumode, smp[7]):
-                    if loc.sym is not None:
-                        lines.append("\t%16x %s+0x%x (%s)\n" % (loc.addr, loc.sym.name, loc.addr - loc.sym.start,
-                                                                 loc.dso_name))
-                    else:
-                        lines.append("\t%16x [unknown] (%s)\n" % (loc.addr, loc.dso_name))
-                lines.append("\n")
-                write("".join(lines))
+                # a stack's text depends on its resolved entries alone
+                locs = machine.callchain(smp[2], cpumode, smp[7])
+                text = stacks.get(locs)
+                if text is None:
+                    if len(stacks) > _STACKS_KEPT:
+                        stacks.clear()
+                    text = stacks[locs] = "".join([
+                        "\t%16x %s+0x%x (%s)\n" % (loc.addr, loc.sym.name, loc.addr - loc.sym.start, loc.dso_name)
+                        if loc.sym is not None else "\t%16x [unknown] (%s)\n" % (loc.addr, loc.dso_name)
+                        for loc in locs])
+                write(head % tuple(vals) + "\n" + text + "\n")
                 return
             loc = machine.resolve(smp[2], cpumode, smp[4])
             sym = "%s+0x%x" % (loc.sym.name, loc.addr - loc.sym.start) if loc.sym is not None else "[unknown]"
