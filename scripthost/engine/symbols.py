@@ -34,10 +34,6 @@ class Symbol:
         self.binding = binding
         self.name = name
 
-    def as_dict(self) -> dict:
-        """The ``sym`` dict of a perf callchain entry."""
-        return {"start": self.start, "end": self.end, "binding": self.binding, "name": self.name}
-
 
 def _underscores(name: str) -> int:
     return len(name) - len(name.lstrip("_"))

@@ -175,6 +175,7 @@ class PythonRuntime(Runtime):
         self.session: Optional[Session] = None
         self._uses_script_context = False
         self._walked: set[int] = set()
+        self._attrs: dict[Evsel, bytes] = {}  # perf_sample_dict's "attr", per evsel
 
     # -- loading ---------------------------------------------------------------------
 
@@ -337,7 +338,8 @@ class PythonRuntime(Runtime):
         smp = ev.parse(item[2], item[1])
         s = self.session
         assert s is not None
-        f = ev.sample_fields(smp[S_BUF], smp[S_POS])
+        # the fields below beyond the parsed tuple's (their defaults when not sampled)
+        f = ev.sample_fields(smp[S_BUF], smp[S_POS]) if ev.sample_type & _DICT_EXTRAS else {}
         sample = {
             # perf 6.1 passes pid signed and tid as its u32 (-1 arrives as 4294967295)
             "pid": smp[S_PID], "tid": smp[S_TID] & 0xFFFFFFFF, "cpu": smp[S_CPU] & 0xFFFFFFFF, "ip": smp[S_IP],
@@ -352,8 +354,10 @@ class PythonRuntime(Runtime):
             sample["time_enabled"] = f["time_enabled"]
         if "time_running" in f:
             sample["time_running"] = f["time_running"]
-        d: dict[str, Any] = {"ev_name": s.evsel_name(ev), "attr": ev.attr_bytes.ljust(128, b"\0")[:128],
-                             "sample": sample}
+        attr = self._attrs.get(ev)
+        if attr is None:
+            attr = self._attrs[ev] = ev.attr_bytes.ljust(128, b"\0")[:128]
+        d: dict[str, Any] = {"ev_name": s.evsel_name(ev), "attr": attr, "sample": sample}
         d["raw_buf"] = bytes(smp[S_RAW]) if smp[S_RAW] is not None else b""
         d["comm"] = s.comm(smp[S_TID])
         cpumode = sample["cpumode"]
@@ -371,18 +375,26 @@ class PythonRuntime(Runtime):
         return _frames(self.session.callchain(item))
 
 
-def _frames(locs: list) -> list[dict[str, Any]]:
-    """Callchain entries as perf's Python frame dicts."""
+def _frames(locs: Any) -> list[dict[str, Any]]:
+    """Callchain entries as perf's Python frame dicts (new ones every time: a script may
+    change them)."""
     out = []
     for loc in locs:
-        frame: dict[str, Any] = {"ip": loc.ip}
-        if loc.sym is not None:
-            frame["sym"] = loc.sym.as_dict()
-            frame["sym_off"] = loc.symoff
-        if loc.map is not None:
-            frame["dso"] = loc.map.dso.name
+        sym, m = loc.sym, loc.map
+        if sym is not None:
+            frame = {"ip": loc.ip, "sym": {"start": sym.start, "end": sym.end, "binding": sym.binding,
+                                           "name": sym.name},
+                     "sym_off": loc.addr - sym.start}
+        else:
+            frame = {"ip": loc.ip}
+        if m is not None:
+            frame["dso"] = m.dso.name
         out.append(frame)
     return out
+
+
+_DICT_EXTRAS = (SampleType.ADDR | SampleType.READ | SampleType.WEIGHT | SampleType.WEIGHT_STRUCT
+                | SampleType.DATA_SRC | SampleType.TRANSACTION | SampleType.PHYS_ADDR)
 
 
 def _misc(smp: tuple) -> int:
