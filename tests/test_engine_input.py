@@ -129,3 +129,11 @@ def test_unknown_record_type_and_lying_size() -> None:
     lying = PIPE[:first_attr] + struct.pack("<IHH", 64, 0, 4) + PIPE[first_attr + 8:]
     r = scripthost("trace", "-i", "-", input=lying)
     assert r.returncode != 0 and b"offset 0x10" in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_nanosecond_times_match_perf() -> None:
+    """`--ns`: perf prints "%5lu.%09llu" (not the "%12s" of the microsecond times)."""
+    for name in ("small.data", "small.pipe"):
+        r = scripthost("trace", "--ns", "-i", str(ENGINE / name))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == (ENGINE / f"{name}.ns.expected").read_bytes()

@@ -63,10 +63,12 @@ def _perf_script(path: str) -> str:
 
 
 @needs_sampling
+@pytest.mark.parametrize("times", ["us", "ns"])
 @pytest.mark.parametrize("mode", ["file", "pipe", "ours", "fixed", "flat"])
-def test_default_output_with_callchains(mode: str, recordings: dict) -> None:
-    ours = scripthost("trace", "-i", recordings[mode])
-    theirs = perf("script", "-i", recordings[mode])
+def test_default_output_with_callchains(mode: str, times: str, recordings: dict) -> None:
+    ns = ["--ns"] if times == "ns" else []
+    ours = scripthost("trace", *ns, "-i", recordings[mode])
+    theirs = perf("script", *ns, "-i", recordings[mode])
     assert ours.returncode == 0, ours.stderr
     a, b = ours.stdout.decode().splitlines(), theirs.stdout.decode().splitlines()
     same = sum(x == y for x, y in zip(a, b))

@@ -84,74 +84,66 @@ class DefaultPrinter(Consumer):
                 parts.append("[%03d] " % smp[1])
             if time_col:
                 t = smp[0]
-                if ns:
-                    ts = "%d.%09d" % (t // 1000000000, t % 1000000000)
+                if ns:  # perf: "%5lu.%09llu" with --ns, else "%12s" of "secs.usecs"
+                    parts.append("%5d.%09d: " % (t // 1000000000, t % 1000000000))
                 else:
-                    ts = "%d.%06d" % (t // 1000000000, t % 1000000000 // 1000)
-                parts.append("%12s: " % ts)
+                    parts.append("%12s: " % ("%d.%06d" % (t // 1000000000, t % 1000000000 // 1000)))
             parts.append("%s: %s\n" % (name, render(smp[6] or b"")))
             write("".join(parts))
         return h_general
 
     def _sample_handler(self, ev: Evsel, name: str) -> Callable[[tuple], Any]:
         """A sampled event (cpu-clock, page-faults...): the header, then the ip's
-        symbol on the same line or the callchain, one frame a line."""
-        s = self.session
+        symbol on the same line or the callchain, one frame a line.  Generated per
+        event, with only the columns its samples have."""
         st = ev.sample_type
         chain = bool(st & SampleType.CALLCHAIN)
         head = "%s " if chain else "%16s "
         head += "%5d "
+        vals = ["c", "tid"]
         if st & SampleType.CPU:
             head += "[%03d] "
+            vals.append("smp[1]")
         if st & SampleType.TIME:
-            head += "%12s: "
+            # perf's "%5lu.%09llu" with --ns; "%5d.%06d" is its "%12s" of "secs.usecs"
+            # for any non-negative time
+            head += "%5d.%09d: " if self.ns else "%5d.%06d: "
+            vals += ["t // 1000000000", "t % 1000000000" if self.ns else "t % 1000000000 // 1000"]
         # perf shows hardware, software and breakpoint events' period even when it was
         # not sampled (the attr's fixed period then)
-        period_col = bool(st & SampleType.PERIOD) or ev.type in (0, 1, 5)
-        if period_col:
+        if st & SampleType.PERIOD or ev.type in (0, 1, 5):
             head += "%10d "
+            vals.append("smp[5]")
         head += name.replace("%", "%%") + ": "
-        cpu_col = bool(st & SampleType.CPU)
-        time_col = bool(st & SampleType.TIME)
-        ns = self.ns
-        comms = s.comms
-        machine = s.machine
-        write = self.out.write
-        parse = ev.parse
+        body = ["    buf = item[2]", "    pos = item[1]", "    smp = parse(buf, pos)", "    tid = smp[3]",
+                "    t = smp[0]", "    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
+        if chain:
+            # a stack's text depends on its resolved entries alone: kept, as stacks recur
+            body += ["    locs = callchain(smp[2], buf[pos + 4] & 7, smp[7])",
+                     "    text = stacks.get(locs)",
+                     "    if text is None:",
+                     "        text = stack_text(locs)",
+                     f"    write(HEAD % ({', '.join(vals)}) + text)"]
+            head += "\n"
+        else:
+            body += ["    loc = resolve(smp[2], buf[pos + 4] & 7, smp[4])",
+                     "    sym = loc.sym",
+                     "    where = '%s+0x%x' % (sym.name, loc.addr - sym.start) if sym is not None else '[unknown]'",
+                     f"    write(HEAD % ({', '.join(vals)}) + ' %16x %s (%s)\\n' % (smp[4], where, loc.dso_name))"]
         stacks: dict[tuple, str] = {}
 
-        def h(item: tuple) -> None:
-            buf, pos = item[2], item[1]
-            smp = parse(buf, pos)
-            tid = smp[3]
-            c = comms.get(tid)
-            vals: list = [c if c is not None else ":%d" % tid, tid]
-            if cpu_col:
-                vals.append(smp[1])
-            if time_col:
-                t = smp[0]
-                vals.append("%d.%09d" % (t // 1000000000, t % 1000000000) if ns
-                            else "%d.%06d" % (t // 1000000000, t % 1000000000 // 1000))
-            if period_col:
-                vals.append(smp[5])
-            cpumode = buf[pos + 4] & 7
-            if chain:
-                # a stack's text depends on its resolved entries alone
-                locs = machine.callchain(smp[2], cpumode, smp[7])
-                text = stacks.get(locs)
-                if text is None:
-                    if len(stacks) > _STACKS_KEPT:
-                        stacks.clear()
-                    text = stacks[locs] = "".join([
-                        "\t%16x %s+0x%x (%s)\n" % (loc.addr, loc.sym.name, loc.addr - loc.sym.start, loc.dso_name)
-                        if loc.sym is not None else "\t%16x [unknown] (%s)\n" % (loc.addr, loc.dso_name)
-                        for loc in locs])
-                write(head % tuple(vals) + "\n" + text + "\n")
-                return
-            loc = machine.resolve(smp[2], cpumode, smp[4])
-            sym = "%s+0x%x" % (loc.sym.name, loc.addr - loc.sym.start) if loc.sym is not None else "[unknown]"
-            write(head % tuple(vals) + " %16x %s (%s)\n" % (smp[4], sym, loc.dso_name))
-        return h
+        def stack_text(locs: tuple) -> str:
+            if len(stacks) > _STACKS_KEPT:
+                stacks.clear()
+            text = stacks[locs] = "".join([
+                "\t%16x %s+0x%x (%s)\n" % (loc.addr, loc.sym.name, loc.addr - loc.sym.start, loc.dso_name)
+                if loc.sym is not None else "\t%16x [unknown] (%s)\n" % (loc.addr, loc.dso_name)
+                for loc in locs]) + "\n"
+            return text
+        m = self.session.machine
+        env = {"parse": ev.parse, "comms": self.session.comms, "callchain": m.callchain, "resolve": m.resolve,
+               "stacks": stacks, "stack_text": stack_text, "write": self.out.write, "HEAD": head}
+        return compile_handler(body, env, f"<sample line {name}>")
 
     def _fused(self, ev: Evsel, name: str) -> Optional[Callable[[tuple], Any]]:
         """One generated function per event: a single Struct reads the sample's
