@@ -130,3 +130,55 @@ def test_batches_on_many_field_types(tmp_path: Path, capfd: pytest.CaptureFixtur
              sys.executable, WORKLOAD, "getppid=10", "reads=10", "failed_opens=5", "udp=20", "futex=1")
     assert r.returncode == 0, r.stderr.decode()
     _batch_equals_per_event(str(out), capfd)
+
+
+@can_record
+def test_callchains_equal_the_python_runtimes(tmp_path: Path) -> None:
+    """common_callchain of a -g recording: every frame's ip, sym and dso as the Python
+    runtime gives them (whose callchains are diffed against perf in test_samples), and a
+    new table for each event."""
+    data = tmp_path / "cc.data"
+    r = perf("record", "-q", "-g", "-e", "syscalls:sys_enter_read", "-o", str(data), "--",
+             sys.executable, WORKLOAD, "reads=50")
+    assert r.returncode == 0, r.stderr.decode()
+    lua = tmp_path / "cc.lua"
+    lua.write_text('''
+local function s(v)
+  if type(v) == "number" then return string.format("%d", v) end
+  return (tostring(v):gsub("U?LL$", ""))
+end
+local seen = {}
+function trace_unhandled(event_name, context, fields)
+  local cc = fields.common_callchain
+  assert(not seen[cc], "a callchain table shared between events")
+  seen[cc] = true
+  io.write(event_name, " ", #cc, "\\n")
+  for _, f in ipairs(cc) do
+    io.write("  ", s(f.ip))
+    if f.sym then
+      io.write(" ", f.sym.name, " ", s(f.sym.start), " ", s(f.sym["end"]), " ", f.sym.binding, " ", f.sym_off)
+    end
+    if f.dso then io.write(" ", f.dso) end
+    io.write("\\n")
+  end
+end
+''')
+    py = tmp_path / "cc.py"
+    py.write_text('''
+def trace_unhandled(event_name, context, fields):
+    cc = fields["common_callchain"]
+    print(event_name, len(cc))
+    for f in cc:
+        line = "  %d" % f["ip"]
+        if "sym" in f:
+            s = f["sym"]
+            line += " %s %d %d %d %d" % (s["name"], s["start"], s["end"], s["binding"], f["sym_off"])
+        if "dso" in f:
+            line += " " + f["dso"]
+        print(line)
+''')
+    ours_lua = scripthost("trace", "-i", str(data), "-s", str(lua))
+    ours_py = scripthost("trace", "-i", str(data), "-s", str(py))
+    assert ours_lua.returncode == 0 and ours_py.returncode == 0, ours_lua.stderr.decode()
+    assert ours_lua.stdout == ours_py.stdout
+    assert ours_lua.stdout.count(b" /usr/") > 50

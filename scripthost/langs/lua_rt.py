@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 
 from scripthost.engine.attrs import Evsel
 from scripthost.engine.codegen import compile_handler
+from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError, StreamError
 from scripthost.langs.base import Runtime, ScriptError
@@ -304,7 +305,7 @@ class LuaRuntime(Runtime):
             if cf is not None and (cf.size, bool(cf.signed)) in _LUA_INT:
                 ctx.append(f"{which} = {{{cf.offset}, M.{_LUA_INT[cf.size, bool(cf.signed)]}}}")
         common = ["NAME", "CTX", "cpu", "tonumber(t / 1000000000ULL)", "tonumber(t % 1000000000ULL)",
-                  "cast(I32P, raw + 4)[0]", "comm(tid)", "CC"]
+                  "cast(I32P, raw + 4)[0]", "comm(tid)", "{}"]
         if unhandled:
             keys = ["common_cpu", "common_s", "common_ns", "common_pid", "common_comm", "common_callchain"]
             pairs = [f"[{_lua_str(k)}] = {v}" for k, v in zip(keys, common[2:])]
@@ -313,7 +314,7 @@ class LuaRuntime(Runtime):
         else:
             call = f"fn({', '.join(common + exprs)})"
         src = "\n".join([
-            "return function(M, fn, NAME, CC)",
+            "return function(M, fn, NAME)",
             "local ffi, bit = require('ffi'), require('bit')",
             "local cast, ffistring, band, rshift, tonumber = ffi.cast, ffi.string, bit.band, bit.rshift, tonumber",
             "local U8P, U16P, U32P, I8P, I16P, I32P = M.U8P, M.U16P, M.U32P, M.I8P, M.I16P, M.I32P",
@@ -334,7 +335,7 @@ class LuaRuntime(Runtime):
             f"  {call}",
             "end end"])
         make = self.lua.execute(src)
-        return make(self._batch, fn, name.encode(), self.lua.table())
+        return make(self._batch, fn, name.encode())
 
     def _build(self, ev: Evsel, fn: Any, name: str, unhandled: bool) -> Callable[[tuple], Any]:
         fields = ev.tp_format.fields
@@ -371,7 +372,7 @@ class LuaRuntime(Runtime):
         fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"], extra=sfmt)
         env = {"fn": fn, "NAME": name.encode(), "comms": self.session.comms, "num": self._num,
                "struct": struct, "parse": ev.parse, "StreamError": StreamError, "lua": self.lua,
-               "LuaError": self._lua_error, "rt": self, "CTX": self._ctx, "CC": self.lua.table(),
+               "LuaError": self._lua_error, "rt": self, "CTX": self._ctx,
                "BIG": _BIG, "ENC": self._encoded}
         targets = ["tid", "t", "cpu", "rs"] + names
         if fast is not None:
@@ -394,7 +395,8 @@ class LuaRuntime(Runtime):
                    "    if cb is None:",
                    "        cb = ENC[c] = c.encode('utf-8', 'surrogateescape')",
                    "    CTX.item = item"]
-        common = ["NAME", "CTX", "cpu", "t // 1000000000", "t % 1000000000", "_cpid", "cb", "CC"]
+        chain = "rt.callchain(item)" if ev.sample_type & SampleType.CALLCHAIN else "lua.table()"
+        common = ["NAME", "CTX", "cpu", "t // 1000000000", "t % 1000000000", "_cpid", "cb", chain]
         if unhandled:
             keys = ["common_cpu", "common_s", "common_ns", "common_pid", "common_comm", "common_callchain"]
             pairs = [f"{k.encode()!r}: {v}" for k, v in zip(keys, common[2:])]
@@ -404,6 +406,24 @@ class LuaRuntime(Runtime):
             call = f"fn({', '.join(common + exprs)})"
         return compile_handler(decode + ["    try:", f"        {call}", "    except LuaError as e:",
                                          "        rt._failed(e)"], env, _GEN)
+
+    def callchain(self, item: tuple) -> Any:
+        """common_callchain: a table of frames, each {ip, sym = {start, end, binding, name},
+        sym_off, dso} as the Python runtime's (sym and dso where the address resolved;
+        addresses from 2^53 as the runtime's big integers)."""
+        assert self.session is not None
+        frames = []
+        num = self._num
+        for loc in self.session.callchain(item):
+            frame: dict[str, Any] = {"ip": num(loc.ip)}
+            if loc.sym is not None:
+                frame["sym"] = self.lua.table_from({"start": num(loc.sym.start), "end": num(loc.sym.end),
+                                                    "binding": loc.sym.binding, "name": _b(loc.sym.name)})
+                frame["sym_off"] = loc.addr - loc.sym.start
+            if loc.map is not None:
+                frame["dso"] = _b(loc.map.dso.name)
+            frames.append(self.lua.table_from(frame))
+        return self.lua.table_from(frames)
 
     def run_handler(self, ev: Evsel) -> Optional[Callable[[list], Any]]:
         # events Lua decodes itself: their handler queues one, this queues them all
@@ -426,6 +446,11 @@ class _Context:
 
 
 _CORRUPT = "corrupt tracepoint data"
+
+
+def _b(text: str) -> bytes:
+    """A name as the bytes Lua gets (byte for byte, like comms)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 def _lua_str(text: str) -> str:
