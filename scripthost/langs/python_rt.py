@@ -175,7 +175,7 @@ class PythonRuntime(Runtime):
         self.session: Optional[Session] = None
         self._uses_script_context = False
         self._walked: set[int] = set()
-        self._attrs: dict[Evsel, bytes] = {}  # perf_sample_dict's "attr", per evsel
+        self._named: dict[Evsel, tuple[str, bytes]] = {}  # perf_sample_dict's ev_name and attr
 
     # -- loading ---------------------------------------------------------------------
 
@@ -333,11 +333,12 @@ class PythonRuntime(Runtime):
         return compile_handler(body, env, _GEN)
 
     def sample_dict(self, item: tuple) -> dict[str, Any]:
-        """perf_sample_dict as perf 6.1 builds it, for a queue item."""
+        """perf_sample_dict as perf 6.1 builds it (keys in its order), for a queue item."""
         ev: Evsel = item[3]
         smp = ev.parse(item[2], item[1])
         s = self.session
         assert s is not None
+        cpumode = item[2][item[1] + 4] & 7  # the record's misc
         # the fields below beyond the parsed tuple's (their defaults when not sampled)
         f = ev.sample_fields(smp[S_BUF], smp[S_POS]) if ev.sample_type & _DICT_EXTRAS else {}
         sample = {
@@ -348,26 +349,35 @@ class PythonRuntime(Runtime):
             "weight": f.get("weight", 0), "transaction": f.get("transaction", 0),
             "datasrc": f.get("data_src", 84410401),
             "datasrc_decode": "|OP N/A|LVL N/A|SNP N/A|TLB N/A|LCK N/A|BLK  N/A",
-            "cpumode": _misc(smp) & 7,
+            "cpumode": cpumode,
         }
         if "time_enabled" in f:
             sample["time_enabled"] = f["time_enabled"]
         if "time_running" in f:
             sample["time_running"] = f["time_running"]
-        attr = self._attrs.get(ev)
-        if attr is None:
-            attr = self._attrs[ev] = ev.attr_bytes.ljust(128, b"\0")[:128]
-        d: dict[str, Any] = {"ev_name": s.evsel_name(ev), "attr": attr, "sample": sample}
-        d["raw_buf"] = bytes(smp[S_RAW]) if smp[S_RAW] is not None else b""
-        d["comm"] = s.comm(smp[S_TID])
-        cpumode = sample["cpumode"]
+        named = self._named.get(ev)
+        if named is None:
+            named = self._named[ev] = (s.evsel_name(ev), ev.attr_bytes.ljust(128, b"\0")[:128])
+        tid = smp[S_TID]
+        comm = s.comms.get(tid)
+        d: dict[str, Any] = {"ev_name": named[0], "attr": named[1], "sample": sample,
+                             "raw_buf": bytes(smp[S_RAW]) if smp[S_RAW] is not None else b"",
+                             "comm": comm if comm is not None else f":{tid}"}
         loc = s.machine.resolve(smp[S_PID], cpumode, smp[S_IP])
-        if loc.map is not None:
-            dso = loc.map.dso
-            d.update(dso=dso.name, dso_bid=dso.build_id, dso_map_start=loc.map.start, dso_map_end=loc.map.end)
+        m = loc.map
+        if m is not None:
+            d["dso"] = m.dso.name
+            d["dso_bid"] = m.dso.build_id
+            d["dso_map_start"] = m.start
+            d["dso_map_end"] = m.end
         if loc.sym is not None:
-            d["symbol"], d["symoff"] = loc.sym.name, loc.symoff
-        d.update(callchain=_frames(s.machine.callchain(smp[S_PID], cpumode, smp[S_CALLCHAIN])), brstack=[], brstacksym=[], iregs="", uregs="")
+            d["symbol"] = loc.sym.name
+            d["symoff"] = loc.addr - loc.sym.start
+        d["callchain"] = _frames(s.machine.callchain(smp[S_PID], cpumode, smp[S_CALLCHAIN]))
+        d["brstack"] = []
+        d["brstacksym"] = []
+        d["iregs"] = ""
+        d["uregs"] = ""
         return d
 
     def callchain(self, item: tuple) -> list[dict[str, Any]]:
@@ -395,11 +405,6 @@ def _frames(locs: Any) -> list[dict[str, Any]]:
 
 _DICT_EXTRAS = (SampleType.ADDR | SampleType.READ | SampleType.WEIGHT | SampleType.WEIGHT_STRUCT
                 | SampleType.DATA_SRC | SampleType.TRANSACTION | SampleType.PHYS_ADDR)
-
-
-def _misc(smp: tuple) -> int:
-    """The record header's misc field of a sample."""
-    return int.from_bytes(smp[S_BUF][smp[S_POS] + 4:smp[S_POS] + 6], "little")
 
 
 def print_script_traceback(e: BaseException) -> None:
