@@ -75,6 +75,16 @@ def sample_type_names(sample_type: int) -> list[str]:
     return [name for bit, name in _SAMPLE_TYPE_NAMES if sample_type & bit]
 
 
+class _ChainStructs(dict):
+    """n -> the unpack_from of n u64 callchain entries, made at first use."""
+
+    def __missing__(self, n: int) -> Callable[..., tuple]:
+        if n > 1 << 16:  # more than any stack perf records: a corrupt count, not kept
+            return struct.Struct(f"<{n}Q").unpack_from
+        f = self[n] = struct.Struct(f"<{n}Q").unpack_from
+        return f
+
+
 def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
     """Generate the hot-path decoder for one sample_type.
 
@@ -128,8 +138,9 @@ def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
             lines.append(f"    p += {head} + U64.unpack_from(buf, p)[0] * {per}")
     flush()
     if st & SampleType.CALLCHAIN:
+        env["chains"] = _ChainStructs()
         lines.append("    n = U64.unpack_from(buf, p)[0]")
-        lines.append("    cc = struct.unpack_from('<%dQ' % n, buf, p + 8)")
+        lines.append("    cc = chains[n](buf, p + 8)")
         lines.append("    p += 8 + 8 * n")
     else:
         lines.append("    cc = ()")
