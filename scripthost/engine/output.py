@@ -118,11 +118,11 @@ class DefaultPrinter(Consumer):
         body = ["    buf = item[2]", "    pos = item[1]", "    smp = parse(buf, pos)", "    tid = smp[3]",
                 "    t = smp[0]", "    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
         if chain:
-            # a stack's text depends on its resolved entries alone: kept, as stacks recur
-            body += ["    locs = callchain(smp[2], buf[pos + 4] & 7, smp[7])",
-                     "    text = stacks.get(locs)",
-                     "    if text is None:",
-                     "        text = stack_text(locs)",
+            # stacks recur: each one's text is kept while the address spaces stay as they are
+            body += ["    key = (smp[2], buf[pos + 4] & 7, smp[7])",
+                     "    text = stacks.get(key)",
+                     "    if text is None or machine.generation != stacks_of[0]:",
+                     "        text = stack_text(key)",
                      f"    write(HEAD % ({', '.join(vals)}) + text)"]
             head += "\n"
         else:
@@ -130,19 +130,22 @@ class DefaultPrinter(Consumer):
                      "    sym = loc.sym",
                      "    where = '%s+0x%x' % (sym.name, loc.addr - sym.start) if sym is not None else '[unknown]'",
                      f"    write(HEAD % ({', '.join(vals)}) + ' %16x %s (%s)\\n' % (smp[4], where, loc.dso_name))"]
+        m = self.session.machine
         stacks: dict[tuple, str] = {}
+        stacks_of = [m.generation]
 
-        def stack_text(locs: tuple) -> str:
-            if len(stacks) > _STACKS_KEPT:
+        def stack_text(key: tuple) -> str:
+            if len(stacks) > _STACKS_KEPT or m.generation != stacks_of[0]:
                 stacks.clear()
-            text = stacks[locs] = "".join([
+                stacks_of[0] = m.generation
+            text = stacks[key] = "".join([
                 "\t%16x %s+0x%x (%s)\n" % (loc.addr, loc.sym.name, loc.addr - loc.sym.start, loc.dso_name)
                 if loc.sym is not None else "\t%16x [unknown] (%s)\n" % (loc.addr, loc.dso_name)
-                for loc in locs]) + "\n"
+                for loc in m.callchain(*key)]) + "\n"
             return text
-        m = self.session.machine
-        env = {"parse": ev.parse, "comms": self.session.comms, "callchain": m.callchain, "resolve": m.resolve,
-               "stacks": stacks, "stack_text": stack_text, "write": self.out.write, "HEAD": head}
+        env = {"parse": ev.parse, "comms": self.session.comms, "machine": m, "resolve": m.resolve,
+               "stacks": stacks, "stacks_of": stacks_of, "stack_text": stack_text, "write": self.out.write,
+               "HEAD": head}
         return compile_handler(body, env, f"<sample line {name}>")
 
     def _fused(self, ev: Evsel, name: str) -> Optional[Callable[[tuple], Any]]:
