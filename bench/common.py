@@ -22,10 +22,11 @@ __all__ = ["SYS_EXIT_FAILS", "WORKDIR", "alternate", "count_samples", "ensure_re
 WORKDIR = Path(os.environ.get("SCRIPTHOST_BENCH_DIR", "/tmp/scripthost-bench"))
 _ROOT = str(Path(__file__).resolve().parent.parent)
 try:
-    import scripthost  # noqa: F401  (the installed package)
+    import scripthost  # the installed package
 except ImportError:  # a bare checkout: use the source tree, for us and for the CLI we run
     sys.path.insert(0, _ROOT)
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
+    import scripthost
 # ensure_recording's arguments for >= 500,000 raw_syscalls:sys_exit, failures among them
 SYS_EXIT_FAILS = ("sys_exit_fail", ["raw_syscalls:sys_exit"], ["getppid=400000", "failed_opens=200000"], 500_000)
 WORKLOAD = str(Path(__file__).resolve().parent.parent / "tests" / "workload.py")
@@ -41,7 +42,6 @@ def scripthost_cmd() -> list[str]:
     """The command line that runs scripthost, its modules byte-compiled as `pip install`
     leaves them: from a source checkout, or with PYTHONDONTWRITEBYTECODE set, every run
     would otherwise compile them again (some 20 ms before the first event)."""
-    import scripthost
     compileall.compile_dir(os.path.dirname(scripthost.__file__), quiet=1)
     return [sys.executable, "-m", "scripthost"]
 
