@@ -22,11 +22,52 @@ class DefaultPrinter(Consumer):
     def __init__(self, out: TextIO, *, nanoseconds: bool = False) -> None:
         self.out = out
         self.ns = nanoseconds
+        # perf prints "%5lu.%09llu" with --ns, else the "%12s" of "secs.usecs", which is
+        # "%5d.%06d" for any non-negative time
+        self._time_fmt = "%5d.%09d" if nanoseconds else "%5d.%06d"
+        self._time_frac = "t % 1000000000" if nanoseconds else "t % 1000000000 // 1000"
         self.session: Optional[Session] = None
         self._formats: dict[int, Any] = {}
+        self._stacks: dict[tuple, str] = {}
+        self._stacks_of = [0]  # the machine generation the kept stacks belong to
 
     def begin(self, session: Session) -> None:
         self.session = session
+
+    def _stack_text(self, key: tuple) -> str:
+        """The lines of the stack ``key`` (pid, cpumode, callchain[, "sym"]), then a blank
+        line: each frame's symbol+offset and dso, or (with "sym") its symbol alone.
+        Stacks recur: each one's text is kept while the address spaces stay as they are."""
+        m = self.session.machine
+        stacks = self._stacks
+        if len(stacks) > _STACKS_KEPT or m.generation != self._stacks_of[0]:
+            stacks.clear()
+            self._stacks_of[0] = m.generation
+        text = stacks.get(key)
+        if text is None:
+            locs = m.callchain(*key[:3])
+            if len(key) > 3:
+                lines = ["\t%16x %s\n" % (loc.addr, loc.sym_name) for loc in locs]
+            else:
+                lines = ["\t%16x %s+0x%x (%s)\n" % (loc.addr, loc.sym.name, loc.addr - loc.sym.start, loc.dso_name)
+                         if loc.sym is not None else "\t%16x [unknown] (%s)\n" % (loc.addr, loc.dso_name)
+                         for loc in locs]
+            text = stacks[key] = "".join(lines) + "\n"
+        return text
+
+    def _tracepoint_ips(self) -> Optional[str]:
+        """Whether perf shows tracepoints' ips (a callchain, or the ip on the line).  From a
+        file: when a tracepoint was recorded with callchains, with symbol+offset and dso
+        ("full").  From a pipe, perf decides at each event's attr, as it arrives: when a
+        tracepoint's comes with or after one with callchains, the symbol alone ("sym")."""
+        s = self.session
+        assert s is not None
+        chains = False
+        for e in s.evsels:
+            chains = chains or bool(e.sample_type & SampleType.CALLCHAIN)
+            if e.is_tracepoint and chains and (s.pipe or e.sample_type & SampleType.CALLCHAIN):
+                return "sym" if s.pipe else "full"
+        return None
 
     def _width(self) -> int:
         s = self.session
@@ -56,30 +97,38 @@ class DefaultPrinter(Consumer):
             return self._sample_handler(ev, name)
         render = self._renderer(ev)
         ns = self.ns
-        fused = self._fused(ev, name) if not ns else None
+        ips = self._tracepoint_ips()
+        fused = self._fused(ev, name) if ips is None else None
         if fused is not None:
             return fused
         fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
-        if fast is not None and not ns:
+        if fast is not None and ips is None:
             raw_off = ev.fixed_layout["raw"][0]
-            line = "%16s %5d [%03d] %5d.%06d: " + name.replace("%", "%%") + ": %s\n"
+            line = f"%16s %5d [%03d] {self._time_fmt}: " + name.replace("%", "%%") + ": %s\n"
+            div = 1 if ns else 1000
 
             def h(item: tuple) -> None:
                 pos = item[1]
                 buf = item[2]
                 tid, t, cpu, rs = fast.unpack_from(buf, pos)
                 c = comms.get(tid)
-                # "%5d.%06d" is perf's "%12s" of "secs.usecs" for any non-negative time
                 write(line % (c if c is not None else ":%d" % tid, tid, cpu, t // 1000000000,
-                              t % 1000000000 // 1000, render(buf[pos + raw_off:pos + raw_off + rs])))
+                              t % 1000000000 // div, render(buf[pos + raw_off:pos + raw_off + rs])))
             return h
         parse = ev.parse
+        # with callchains perf leaves the comm unpadded and prints the stack after the
+        # line; events without them then get their ip and symbol on the line
+        chain = bool(st & SampleType.CALLCHAIN) and ips is not None
+        who = "%s %5d " if chain else "%16s %5d "
+        stack_text = self._stack_text
+        resolve = self.session.machine.resolve
 
         def h_general(item: tuple) -> None:
-            smp = parse(item[2], item[1])
+            buf = item[2]
+            smp = parse(buf, item[1])
             tid = smp[3]
             c = comms.get(tid)
-            parts = ["%16s %5d " % (c if c is not None else ":%d" % tid, tid)]
+            parts = [who % (c if c is not None else ":%d" % tid, tid)]
             if cpu_col:
                 parts.append("[%03d] " % smp[1])
             if time_col:
@@ -88,7 +137,21 @@ class DefaultPrinter(Consumer):
                     parts.append("%5d.%09d: " % (t // 1000000000, t % 1000000000))
                 else:
                     parts.append("%12s: " % ("%d.%06d" % (t // 1000000000, t % 1000000000 // 1000)))
-            parts.append("%s: %s\n" % (name, render(smp[6] or b"")))
+            parts.append("%s: %s" % (name, render(smp[6] or b"")))
+            cpumode = buf[item[1] + 4] & 7
+            if chain:
+                parts.append("\n")
+                parts.append(stack_text((smp[2], cpumode, smp[7]) if ips == "full" else (smp[2], cpumode, smp[7], ips)))
+            elif ips is not None:
+                loc = resolve(smp[2], cpumode, smp[4])
+                if ips == "sym":
+                    parts.append(" %16x %s\n" % (smp[4], loc.sym_name))
+                elif loc.sym is not None:
+                    parts.append(" %16x %s+0x%x (%s)\n" % (smp[4], loc.sym.name, loc.addr - loc.sym.start, loc.dso_name))
+                else:
+                    parts.append(" %16x [unknown] (%s)\n" % (smp[4], loc.dso_name))
+            else:
+                parts.append("\n")
             write("".join(parts))
         return h_general
 
@@ -105,10 +168,8 @@ class DefaultPrinter(Consumer):
             head += "[%03d] "
             vals.append("smp[1]")
         if st & SampleType.TIME:
-            # perf's "%5lu.%09llu" with --ns; "%5d.%06d" is its "%12s" of "secs.usecs"
-            # for any non-negative time
-            head += "%5d.%09d: " if self.ns else "%5d.%06d: "
-            vals += ["t // 1000000000", "t % 1000000000" if self.ns else "t % 1000000000 // 1000"]
+            head += self._time_fmt + ": "
+            vals += ["t // 1000000000", self._time_frac]
         # perf shows hardware, software and breakpoint events' period even when it was
         # not sampled (the attr's fixed period then)
         if st & SampleType.PERIOD or ev.type in (0, 1, 5):
@@ -118,7 +179,6 @@ class DefaultPrinter(Consumer):
         body = ["    buf = item[2]", "    pos = item[1]", "    smp = parse(buf, pos)", "    tid = smp[3]",
                 "    t = smp[0]", "    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
         if chain:
-            # stacks recur: each one's text is kept while the address spaces stay as they are
             body += ["    key = (smp[2], buf[pos + 4] & 7, smp[7])",
                      "    text = stacks.get(key)",
                      "    if text is None or machine.generation != stacks_of[0]:",
@@ -131,21 +191,9 @@ class DefaultPrinter(Consumer):
                      "    where = '%s+0x%x' % (sym.name, loc.addr - sym.start) if sym is not None else '[unknown]'",
                      f"    write(HEAD % ({', '.join(vals)}) + ' %16x %s (%s)\\n' % (smp[4], where, loc.dso_name))"]
         m = self.session.machine
-        stacks: dict[tuple, str] = {}
-        stacks_of = [m.generation]
-
-        def stack_text(key: tuple) -> str:
-            if len(stacks) > _STACKS_KEPT or m.generation != stacks_of[0]:
-                stacks.clear()
-                stacks_of[0] = m.generation
-            text = stacks[key] = "".join([
-                "\t%16x %s+0x%x (%s)\n" % (loc.addr, loc.sym.name, loc.addr - loc.sym.start, loc.dso_name)
-                if loc.sym is not None else "\t%16x [unknown] (%s)\n" % (loc.addr, loc.dso_name)
-                for loc in m.callchain(*key)]) + "\n"
-            return text
         env = {"parse": ev.parse, "comms": self.session.comms, "machine": m, "resolve": m.resolve,
-               "stacks": stacks, "stacks_of": stacks_of, "stack_text": stack_text, "write": self.out.write,
-               "HEAD": head}
+               "stacks": self._stacks, "stacks_of": self._stacks_of, "stack_text": self._stack_text,
+               "write": self.out.write, "HEAD": head}
         return compile_handler(body, env, f"<sample line {name}>")
 
     def _fused(self, ev: Evsel, name: str) -> Optional[Callable[[tuple], Any]]:
@@ -164,7 +212,7 @@ class DefaultPrinter(Consumer):
         env = dict(comp.env)
         env.update(S=s, comms=self.session.comms, write=self.out.write, struct=struct,
                    _render=pf.render, _failed=pf._failed_render)
-        line = "%16s %5d [%03d] %5d.%06d: " + name.replace("%", "%%") + ": " + comp.pyfmt + "\n"
+        line = f"%16s %5d [%03d] {self._time_fmt}: " + name.replace("%", "%%") + ": " + comp.pyfmt + "\n"
         targets = ", ".join(["tid", "t", "cpu", "rs"] + names)
         src = ["    pos = item[1]", "    buf = item[2]",
                f"    {targets} = S.unpack_from(buf, pos)"]
@@ -177,13 +225,14 @@ class DefaultPrinter(Consumer):
             src.append("    except struct.error:")
             src.append("        raw = None")
         src += ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
-        vals = ", ".join(["c", "tid", "cpu", "t // 1000000000", "t % 1000000000 // 1000"] + comp.values)
+        frac = self._time_frac
+        vals = ", ".join(["c", "tid", "cpu", "t // 1000000000", frac] + comp.values)
         # a record whose bytes contradict its format (corrupt input) renders like perf's
         # unparsable events instead of raising from the fast path
         src += ["    try:", f"        write({line!r} % ({vals},))",
                 "    except (TypeError, ValueError, OverflowError, IndexError, struct.error):",
                 f"        write({line[:line.index(': ' + comp.pyfmt)]!r} % (c, tid, cpu, t // 1000000000, "
-                f"t % 1000000000 // 1000) + ': ' + _failed(buf[pos + {raw_off}:pos + {raw_off} + rs]) + '\\n')"]
+                f"{frac}) + ': ' + _failed(buf[pos + {raw_off}:pos + {raw_off} + rs]) + '\\n')"]
         return compile_handler(src, env, f"<line {ev.tp_format.full_name}>")
 
     def end(self, session: Session) -> None:
