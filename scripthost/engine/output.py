@@ -96,16 +96,15 @@ class DefaultPrinter(Consumer):
         if not ev.is_tracepoint:
             return self._sample_handler(ev, name)
         render = self._renderer(ev)
-        ns = self.ns
         ips = self._tracepoint_ips()
         fused = self._fused(ev, name) if ips is None else None
         if fused is not None:
             return fused
         fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
+        div = 1 if self.ns else 1000  # of the nanoseconds, as _time_fmt shows them
         if fast is not None and ips is None:
             raw_off = ev.fixed_layout["raw"][0]
             line = f"%16s %5d [%03d] {self._time_fmt}: " + name.replace("%", "%%") + ": %s\n"
-            div = 1 if ns else 1000
 
             def h(item: tuple) -> None:
                 pos = item[1]
@@ -120,6 +119,7 @@ class DefaultPrinter(Consumer):
         # line; events without them then get their ip and symbol on the line
         chain = bool(st & SampleType.CALLCHAIN) and ips is not None
         who = "%s %5d " if chain else "%16s %5d "
+        when = self._time_fmt + ": "
         stack_text = self._stack_text
         resolve = self.session.machine.resolve
 
@@ -133,10 +133,7 @@ class DefaultPrinter(Consumer):
                 parts.append("[%03d] " % smp[1])
             if time_col:
                 t = smp[0]
-                if ns:  # perf: "%5lu.%09llu" with --ns, else "%12s" of "secs.usecs"
-                    parts.append("%5d.%09d: " % (t // 1000000000, t % 1000000000))
-                else:
-                    parts.append("%12s: " % ("%d.%06d" % (t // 1000000000, t % 1000000000 // 1000)))
+                parts.append(when % (t // 1000000000, t % 1000000000 // div))
             parts.append("%s: %s" % (name, render(smp[6] or b"")))
             cpumode = buf[item[1] + 4] & 7
             if chain:
