@@ -79,9 +79,9 @@ class _ChainStructs(dict):
     """n -> the unpack_from of n u64 callchain entries, made at first use."""
 
     def __missing__(self, n: int) -> Callable[..., tuple]:
-        if n > 1 << 16:  # more than any stack perf records: a corrupt count, not kept
-            return struct.Struct(f"<{n}Q").unpack_from
-        f = self[n] = struct.Struct(f"<{n}Q").unpack_from
+        f = struct.Struct(f"<{n}Q").unpack_from
+        if n <= 1 << 16:  # more than any stack perf records is a corrupt count: not kept
+            self[n] = f
         return f
 
 

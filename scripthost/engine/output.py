@@ -13,7 +13,14 @@ from scripthost.engine.session import Consumer, Session
 
 __all__ = ["DefaultPrinter"]
 
-_STACKS_KEPT = 1 << 16  # callchain texts kept per event, at most
+_STACKS_KEPT = 1 << 16  # stack texts kept, at most
+
+
+def _where(loc: Any) -> str:
+    """perf's "symbol+0xoffset (dso)" of a resolved address ("[unknown] (dso)" without a symbol)."""
+    if loc.sym is not None:
+        return "%s+0x%x (%s)" % (loc.sym.name, loc.addr - loc.sym.start, loc.dso_name)
+    return "[unknown] (%s)" % loc.dso_name
 
 
 class DefaultPrinter(Consumer):
@@ -23,9 +30,9 @@ class DefaultPrinter(Consumer):
         self.out = out
         self.ns = nanoseconds
         # perf prints "%5lu.%09llu" with --ns, else the "%12s" of "secs.usecs", which is
-        # "%5d.%06d" for any non-negative time
+        # "%5d.%06d" for any non-negative time; the fraction is t % 10**9 // _time_div
         self._time_fmt = "%5d.%09d" if nanoseconds else "%5d.%06d"
-        self._time_frac = "t % 1000000000" if nanoseconds else "t % 1000000000 // 1000"
+        self._time_div = 1 if nanoseconds else 1000
         self.session: Optional[Session] = None
         self._formats: dict[int, Any] = {}
         self._stacks: dict[tuple, str] = {}
@@ -46,13 +53,8 @@ class DefaultPrinter(Consumer):
         text = stacks.get(key)
         if text is None:
             locs = m.callchain(*key[:3])
-            if len(key) > 3:
-                lines = ["\t%16x %s\n" % (loc.addr, loc.sym_name) for loc in locs]
-            else:
-                lines = ["\t%16x %s+0x%x (%s)\n" % (loc.addr, loc.sym.name, loc.addr - loc.sym.start, loc.dso_name)
-                         if loc.sym is not None else "\t%16x [unknown] (%s)\n" % (loc.addr, loc.dso_name)
-                         for loc in locs]
-            text = stacks[key] = "".join(lines) + "\n"
+            name = (lambda loc: loc.sym_name) if len(key) > 3 else _where
+            text = stacks[key] = "".join(["\t%16x %s\n" % (loc.addr, name(loc)) for loc in locs]) + "\n"
         return text
 
     def _tracepoint_ips(self) -> Optional[str]:
@@ -101,7 +103,7 @@ class DefaultPrinter(Consumer):
         if fused is not None:
             return fused
         fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
-        div = 1 if self.ns else 1000  # of the nanoseconds, as _time_fmt shows them
+        div = self._time_div
         if fast is not None and ips is None:
             raw_off = ev.fixed_layout["raw"][0]
             line = f"%16s %5d [%03d] {self._time_fmt}: " + name.replace("%", "%%") + ": %s\n"
@@ -141,12 +143,7 @@ class DefaultPrinter(Consumer):
                 parts.append(stack_text((smp[2], cpumode, smp[7]) if ips == "full" else (smp[2], cpumode, smp[7], ips)))
             elif ips is not None:
                 loc = resolve(smp[2], cpumode, smp[4])
-                if ips == "sym":
-                    parts.append(" %16x %s\n" % (smp[4], loc.sym_name))
-                elif loc.sym is not None:
-                    parts.append(" %16x %s+0x%x (%s)\n" % (smp[4], loc.sym.name, loc.addr - loc.sym.start, loc.dso_name))
-                else:
-                    parts.append(" %16x [unknown] (%s)\n" % (smp[4], loc.dso_name))
+                parts.append(" %16x %s\n" % (smp[4], loc.sym_name if ips == "sym" else _where(loc)))
             else:
                 parts.append("\n")
             write("".join(parts))
@@ -166,7 +163,7 @@ class DefaultPrinter(Consumer):
             vals.append("smp[1]")
         if st & SampleType.TIME:
             head += self._time_fmt + ": "
-            vals += ["t // 1000000000", self._time_frac]
+            vals += ["t // 1000000000", f"t % 1000000000 // {self._time_div}"]
         # perf shows hardware, software and breakpoint events' period even when it was
         # not sampled (the attr's fixed period then)
         if st & SampleType.PERIOD or ev.type in (0, 1, 5):
@@ -184,13 +181,11 @@ class DefaultPrinter(Consumer):
             head += "\n"
         else:
             body += ["    loc = resolve(smp[2], buf[pos + 4] & 7, smp[4])",
-                     "    sym = loc.sym",
-                     "    where = '%s+0x%x' % (sym.name, loc.addr - sym.start) if sym is not None else '[unknown]'",
-                     f"    write(HEAD % ({', '.join(vals)}) + ' %16x %s (%s)\\n' % (smp[4], where, loc.dso_name))"]
+                     f"    write(HEAD % ({', '.join(vals)}) + ' %16x %s\\n' % (smp[4], where(loc)))"]
         m = self.session.machine
         env = {"parse": ev.parse, "comms": self.session.comms, "machine": m, "resolve": m.resolve,
                "stacks": self._stacks, "stacks_of": self._stacks_of, "stack_text": self._stack_text,
-               "write": self.out.write, "HEAD": head}
+               "where": _where, "write": self.out.write, "HEAD": head}
         return compile_handler(body, env, f"<sample line {name}>")
 
     def _fused(self, ev: Evsel, name: str) -> Optional[Callable[[tuple], Any]]:
@@ -222,7 +217,7 @@ class DefaultPrinter(Consumer):
             src.append("    except struct.error:")
             src.append("        raw = None")
         src += ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
-        frac = self._time_frac
+        frac = f"t % 1000000000 // {self._time_div}"
         vals = ", ".join(["c", "tid", "cpu", "t // 1000000000", frac] + comp.values)
         # a record whose bytes contradict its format (corrupt input) renders like perf's
         # unparsable events instead of raising from the fast path

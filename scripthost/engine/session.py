@@ -26,8 +26,7 @@ from typing import Any, Callable, Optional
 from scripthost.engine.attrs import S_CALLCHAIN, S_PID, Evsel
 from scripthost.engine.machine import Location, Machine
 from scripthost.engine.layouts import (
-    EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, RecordType as R, U16, U32,
-    U64,
+    EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
 )
 from scripthost.engine.reader import Recording, open_recording
 from scripthost.engine.source import Input
@@ -620,11 +619,11 @@ class Session:
                 self._consumer.tick(self._next_tick)
                 self._next_tick += interval
 
-    def callchain(self, item: tuple) -> list[Location]:
+    def callchain(self, item: tuple) -> tuple[Location, ...]:
         """A sample item's callchain resolved against the maps at its time, as perf's
         scripts get it (context markers left out)."""
         smp = item[3].parse(item[2], item[1])
-        cpumode = U16.unpack_from(item[2], item[1] + 4)[0] & 7
+        cpumode = item[2][item[1] + 4] & 7  # the record's misc
         return self.machine.callchain(smp[S_PID], cpumode, smp[S_CALLCHAIN])
 
     def handler_of(self, evsel: Evsel) -> Optional[Callable[[tuple], Any]]:
