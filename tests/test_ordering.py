@@ -16,7 +16,8 @@ import struct
 import pytest
 
 from scripthost.collect.perf_event import pack_attr
-from scripthost.engine.layouts import PERF_MAGIC, PIPE_HEADER, RecordType as R, SampleType as ST
+from scripthost.engine import source
+from scripthost.engine.layouts import FILE_HEADER, PERF_MAGIC, PIPE_HEADER, RecordType as R, SampleType as ST
 from scripthost.engine.session import Consumer, Session
 
 _WITH_ID = struct.Struct("<IHHQiiQ")  # header, identifier, pid, tid, time
@@ -39,6 +40,22 @@ def _stream(events: list, with_id: bool = True) -> bytes:
         else:
             out.append(_NO_ID.pack(9, 0, _NO_ID.size, 1, n, t))
     return b"".join(out)
+
+
+def _file(events: list, with_id: bool = True) -> bytes:
+    """The same events as a perf.data file (attrs section, data section, no features)."""
+    pipe = _stream(events, with_id)
+    at = PIPE_HEADER.size
+    size = struct.unpack_from("<H", pipe, at + 6)[0]
+    attr = pipe[at + 8:at + size - 8]
+    ids = pipe[at + size - 8:at + size]
+    data = pipe[at + size:]
+    attrs_off = FILE_HEADER.size
+    ids_off = attrs_off + len(attr) + 16
+    data_off = ids_off + len(ids)
+    header = FILE_HEADER.pack(PERF_MAGIC, FILE_HEADER.size, len(attr) + 16, attrs_off, len(attr) + 16,
+                              data_off, len(data), 0, 0, 0, 0, 0, 0)
+    return header + attr + struct.pack("<QQ", ids_off, len(ids)) + ids + data
 
 
 def _perf_order(events: list) -> tuple[list[int], int]:
@@ -117,6 +134,21 @@ def test_order_and_out_of_order_count_are_perfs(seed: int, with_id: bool) -> Non
 def test_equal_times_keep_arrival_order_across_rounds() -> None:
     events = [5, 5, "round", 5, 3, "round", 5, "round", 5, 9, "round", "round"]
     session = Session(_stream(events))
+    rec = _Recorder()
+    session.run(rec)
+    assert (rec.order, session.stats.out_of_order) == _perf_order(events)
+
+
+@pytest.mark.parametrize("forked", ["0", "1"], ids=["inline", "forked"])
+@pytest.mark.parametrize("seed", range(12))
+def test_file_mode_order_either_reader(seed: int, forked: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """perf.data files read in small chunks, inline and by the forked reader (where
+    chunks are let go of while events from them are still queued)."""
+    monkeypatch.setenv("SCRIPTHOST_FORK_READER", forked)
+    monkeypatch.setattr(source, "CHUNK", 700)
+    rng = random.Random(seed)
+    events = _cpu_rounds(rng, rng.randint(1, 4), rng.randint(50, 300), [0.0, 0.002, 0.05][seed % 3])
+    session = Session(_file(events, seed % 2 == 0))
     rec = _Recorder()
     session.run(rec)
     assert (rec.order, session.stats.out_of_order) == _perf_order(events)

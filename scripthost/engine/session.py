@@ -274,7 +274,8 @@ class Session:
     # -- the main loop ---------------------------------------------------------------
 
     def run(self, consumer: Consumer) -> None:
-        """Read the whole input, delivering events to ``consumer``.
+        """Read the whole input, delivering events to ``consumer``; a perf.data file is
+        read and ordered in a second process where that helps (engine.forked_reader).
 
         A stream fault still delivers every event decoded before it and runs
         ``consumer.end`` before the StreamError propagates.
@@ -293,8 +294,12 @@ class Session:
         self._last_delivered = 0
         self._next_tick = 0
         error: Optional[BaseException] = None
+        from scripthost.engine import forked_reader
         try:
-            self._read_loop()
+            if forked_reader.wanted(self):
+                forked_reader.ForkedReader(self).run()
+            else:
+                self._read_loop()
         except StreamError as e:
             error = e
         except KeyboardInterrupt:

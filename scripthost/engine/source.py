@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import BinaryIO, Iterable, Iterator, Union
+from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Union
 
 from scripthost.errors import ScripthostError, StreamError
 
@@ -79,7 +79,7 @@ class ChunkSource:
     ``offset`` is the absolute stream offset of ``buf[0]``.
     """
 
-    __slots__ = ("_f", "_readsome", "name", "buf", "pos", "offset", "eof")
+    __slots__ = ("_f", "_readsome", "name", "buf", "pos", "offset", "eof", "on_chunk")
 
     def __init__(self, reader: object, name: str) -> None:
         self._f = reader
@@ -90,6 +90,8 @@ class ChunkSource:
         self.pos = 0
         self.offset = 0
         self.eof = False
+        #: called with (buf, offset) each time `fill` makes a new buffer
+        self.on_chunk: Optional[Callable[[bytes, int], None]] = None
 
     def _read(self, n: int) -> bytes:
         try:
@@ -122,7 +124,31 @@ class ChunkSource:
             have += len(data)
         self.buf = parts[0] if len(parts) == 1 else b"".join(parts)
         self.pos = 0
+        if self.on_chunk is not None:
+            self.on_chunk(self.buf, self.offset)
         return have >= need
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        """``n`` bytes at absolute ``offset`` of a seekable input, leaving the read
+        position alone (a file read with pread: another process may share it)."""
+        try:
+            fd = self._f.fileno()  # type: ignore[attr-defined]
+        except (AttributeError, OSError, ValueError):
+            fd = -1
+        if fd >= 0:
+            try:
+                data = os.pread(fd, n, offset)
+            except OSError as e:
+                raise StreamError(f"read error on {self.name}: {e.strerror or e}", offset) from None
+        else:
+            f = self._f
+            here = f.tell()  # type: ignore[attr-defined]
+            f.seek(offset)  # type: ignore[attr-defined]
+            data = f.read(n)  # type: ignore[attr-defined]
+            f.seek(here)  # type: ignore[attr-defined]
+        if len(data) != n:
+            raise StreamError(f"read error on {self.name}: the input changed while read", offset + len(data))
+        return data
 
     def read_exact(self, n: int) -> bytes | None:
         """Consume exactly ``n`` bytes, or return None at end of input."""

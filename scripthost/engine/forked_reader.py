@@ -1,0 +1,319 @@
+"""The read loop in a second process, for perf.data files on machines with two
+or more CPUs.
+
+`Session.run` forks once the consumer's `begin` has run.  The child frames and
+orders the records (the session's own read loop and FINISHED_ROUND settling)
+and sends each delivered batch down a pipe as small arrays: each event's
+position, event type and input chunk (and its time, when the consumer ticks).
+The parent reads the same chunks of the file itself (pread), turns the arrays
+back into queue items and delivers them as a single process would, so the
+script's handlers run while the child reads ahead.
+
+Messages are a u32 length and a pickled tuple whose first element says what
+it is:
+
+- ``("c", seq, offset, length)``: the child read a chunk of the input.
+- ``("f", seq)``: no event still to come lies in chunk ``seq``.
+- ``("b", n, types, positions, chunks, times, others)``: a delivered batch.
+  ``types`` and ``chunks`` are one index for all or an array of u16;
+  ``others`` lists ``(k, time, rtype, misc, body)`` for items that are not samples.
+- ``("r", item)``: a record delivered on arrival (time 0).
+- ``("u", rtype, misc, record)``: a header record (attr, name, feature) met in the data.
+- ``("e", stats, error)``: the end, with the child's counts and the fault, if any.
+
+The child ignores SIGINT: the parent, which runs the consumer, decides what
+Ctrl-C means and ends the child.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import struct
+import sys
+import threading
+from array import array
+from itertools import repeat
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, BinaryIO, Optional
+
+from scripthost.engine.layouts import RecordType as R
+from scripthost.errors import StreamError
+
+if TYPE_CHECKING:
+    from scripthost.engine.session import Session
+
+__all__ = ["ForkedReader", "wanted"]
+
+_LEN = struct.Struct("<I")
+_TIME, _POS, _BUF, _LAST = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(-1)
+_OTHER = 0xFFFF  # the type index of an item that is not a sample
+_PIPE_BYTES = 1 << 20
+_F_SETPIPE_SZ = 1031
+_STATS = ("records", "samples", "out_of_order", "unknown_ids", "unknown_records")
+_FORWARDED = (R.HEADER_ATTR, R.HEADER_FEATURE, R.EVENT_UPDATE)
+
+
+def wanted(session: "Session") -> bool:
+    """Whether ``session.run`` should read in a second process: a perf.data file, a
+    consumer that allows it, two CPUs to run on and no threads to break by forking.
+    SCRIPTHOST_FORK_READER=0 turns it off, =1 on whatever the CPUs."""
+    choice = os.environ.get("SCRIPTHOST_FORK_READER", "")
+    if choice == "0" or session.pipe or not hasattr(os, "fork"):
+        return False
+    if not getattr(session._consumer, "fork_reader", True) or threading.active_count() > 1:
+        return False
+    if choice == "1":
+        return True
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except (AttributeError, OSError):
+        return (os.cpu_count() or 1) >= 2
+
+
+class ForkedReader:
+    """The parent's end: starts the child, then delivers what it sends."""
+
+    def __init__(self, session: "Session") -> None:
+        self.session = session
+        self.pid = 0
+        self._in: Optional[BinaryIO] = None
+
+    # -- the parent ------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Read the whole input through the child; raises the child's StreamError after
+        delivering every event it decoded before it."""
+        s = self.session
+        sys.stdout.flush()
+        sys.stderr.flush()
+        r, w = os.pipe()
+        try:
+            import fcntl
+            fcntl.fcntl(w, _F_SETPIPE_SZ, _PIPE_BYTES)
+        except OSError:
+            pass
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through the pipe
+            os.close(r)
+            _child(s, w)
+        self.pid = pid
+        os.close(w)
+        self._in = os.fdopen(r, "rb", buffering=_PIPE_BYTES)
+        try:
+            error = self._receive()
+        finally:
+            self.close()
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        """End the child (if still running) and reap it."""
+        if self._in is not None:
+            self._in.close()
+            self._in = None
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+    def _receive(self) -> Optional[BaseException]:
+        s = self.session
+        read = self._in.read
+        loads = pickle.loads
+        chunks: dict[int, bytes] = {}
+        types = self._type_table()
+        src = s.rec.source
+        delivered = 0
+        while not s.stopped:
+            head = read(4)
+            if len(head) < 4:
+                return self._died(delivered)
+            msg = loads(read(_LEN.unpack(head)[0]))
+            kind = msg[0]
+            if kind == "b":
+                _, n, ty, pos, ch, times, others = msg
+                positions = array("I")
+                positions.frombytes(pos)
+                evs = repeat(types[ty], n) if type(ty) is int else map(types.__getitem__, _u16(ty))
+                bufs = repeat(chunks[ch], n) if type(ch) is int else map(chunks.get, _u16(ch))
+                if times is None:
+                    items = list(zip(repeat(0, n), positions, bufs, evs))
+                else:
+                    t = array("Q")
+                    t.frombytes(times)
+                    items = list(zip(t, positions, bufs, evs))
+                if others:
+                    for k, tm, rtype, misc, body in others:
+                        items[k] = (tm, rtype, misc, body, None)
+                delivered += n
+                s._deliver(items)
+            elif kind == "c":
+                chunks[msg[1]] = src.read_at(msg[2], msg[3])
+            elif kind == "f":
+                del chunks[msg[1]]
+            elif kind == "r":
+                s.deliver_record(msg[1])
+            elif kind == "u":
+                rtype, misc, rec = msg[1:]
+                s._user_record(rtype, misc, rec, 0, len(rec))
+                types = self._type_table()
+            elif kind == "e":
+                for name, value in zip(_STATS, msg[1]):
+                    setattr(s.stats, name, getattr(s.stats, name) + value)
+                return msg[2]
+        s.stats.records += delivered  # stopped early: what was delivered, as perf counts it
+        return None
+
+    def _type_table(self) -> dict[int, Any]:
+        table: dict[int, Any] = dict(enumerate(self.session.evsels))
+        table[_OTHER] = None
+        return table
+
+    def _died(self, delivered: int) -> BaseException:
+        self.session.stats.records += delivered
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"exit status {os.WEXITSTATUS(status)}")
+        return StreamError(f"the reading process ended before the input did ({how}); "
+                           "SCRIPTHOST_FORK_READER=0 reads in one process")
+
+
+def _u16(raw: bytes) -> array:
+    a = array("H")
+    a.frombytes(raw)
+    return a
+
+
+# -- the child ---------------------------------------------------------------------
+
+
+def _child(session: "Session", fd: int) -> None:  # pragma: no cover - runs in the child
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    status = 0
+    try:
+        _Sender(session, os.fdopen(fd, "wb", buffering=1 << 16)).run()
+    except BrokenPipeError:
+        status = 1  # the parent stopped reading: it ended the run
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        status = 1
+    finally:
+        os._exit(status)
+
+
+class _Sender:  # pragma: no cover - runs in the child
+    """The child's end: the session's read loop with delivery replaced by sending."""
+
+    def __init__(self, session: "Session", out: BinaryIO) -> None:
+        self.s = session
+        self.out = out
+        self.times = bool(session._consumer.interval_ns)
+        self.chunks: dict[int, bytes] = {}  # seq -> chunk
+        self.seq_of: dict[int, int] = {}    # id(chunk) -> seq
+        self.next_seq = 0
+        self.index = {ev: i for i, ev in enumerate(session.evsels)}
+        self.index[None] = _OTHER
+
+    def send(self, msg: tuple) -> None:
+        data = pickle.dumps(msg, pickle.HIGHEST_PROTOCOL)
+        self.out.write(_LEN.pack(len(data)))
+        self.out.write(data)
+
+    def run(self) -> None:
+        s = self.s
+        src = s.rec.source
+        s._deliver = self.batch
+        s.deliver_record = lambda item: self.send(("r", item))
+        user_record = s._user_record
+
+        def forward(rtype: int, misc: int, buf: bytes, pos: int, size: int) -> None:
+            user_record(rtype, misc, buf, pos, size)
+            if rtype in _FORWARDED:
+                self.send(("u", rtype, misc, buf[pos:pos + size]))
+                self.index = {ev: i for i, ev in enumerate(s.evsels)}
+                self.index[None] = _OTHER
+        s._user_record = forward
+        if src.buf:
+            self.chunk(src.buf, src.offset)
+        src.on_chunk = self.chunk
+        error: Optional[BaseException] = None
+        try:
+            s._read_loop()
+        except StreamError as e:
+            error = e
+        except Exception as e:  # a fault of ours: raised in the parent, as it would be inline
+            self.end(e)
+            return
+        try:
+            s._flush(None)
+        except Exception as e:
+            error = error or e
+        self.end(error)
+
+    def end(self, error: Optional[BaseException]) -> None:
+        stats = tuple(getattr(self.s.stats, name) for name in _STATS)
+        try:
+            pickle.loads(pickle.dumps(error))  # it must arrive as itself
+        except Exception:
+            import traceback
+            error = RuntimeError("in the reading process: " + "".join(
+                traceback.format_exception(type(error), error, error.__traceback__)))
+        self.send(("e", stats, error))
+        self.out.flush()
+
+    def chunk(self, buf: bytes, offset: int) -> None:
+        seq = self.next_seq
+        self.next_seq = (seq + 1) & 0xFFFF
+        self.chunks[seq] = buf
+        self.seq_of[id(buf)] = seq
+        self.send(("c", seq, offset, len(buf)))
+
+    def batch(self, items: list[tuple]) -> None:
+        s = self.s
+        s._last_delivered = items[-1][0]
+        n = len(items)
+        index = self.index
+        evs = list(map(_LAST, items))
+        first = evs[0]
+        others = None
+        if evs.count(first) == n:
+            ty: Any = index[first]
+        else:
+            ty = array("H", map(index.__getitem__, evs)).tobytes()
+        if first is None or type(ty) is bytes and None in evs:
+            others = []
+            k = evs.index(None)
+            while True:
+                it = items[k]
+                others.append((k, it[0], it[1], it[2], it[3]))
+                try:
+                    k = evs.index(None, k + 1)
+                except ValueError:
+                    break
+        del evs
+        bufs = list(map(_BUF, items))
+        b0 = bufs[0]
+        if others is None and bufs.count(b0) == n:
+            ch: Any = self.seq_of[id(b0)]
+        else:
+            ch = array("H", map(self.seq_of.get, map(id, bufs), repeat(0))).tobytes()
+        del bufs, b0
+        self.send(("b", n, ty, array("I", map(_POS, items)).tobytes(), ch,
+                   array("Q", map(_TIME, items)).tobytes() if self.times else None, others))
+        self.free(s.rec.source.buf)
+
+    def free(self, current: bytes) -> None:
+        """Tell the parent about chunks no queued item lies in any more."""
+        chunks = self.chunks
+        for seq in list(chunks):
+            # two references: the dict's and getrefcount's argument
+            if chunks[seq] is not current and sys.getrefcount(chunks[seq]) <= 2:
+                del self.seq_of[id(chunks.pop(seq))]
+                self.send(("f", seq))
