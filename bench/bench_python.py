@@ -33,6 +33,11 @@ def main() -> None:
         path = os.path.join(exec_path, "scripts", "python", script)
         alternate(f"{script} (perf's, unchanged)", ["perf", "script", "-i", str(rec), "-s", path],
                   scripthost_cmd() + ["trace", "-i", str(rec), "-s", path], count, a.runs, env)
+    path = os.path.join(exec_path, "scripts", "python", "syscall-counts.py")
+    alternate("syscall-counts.py read in one process (SCRIPTHOST_FORK_READER=0)",
+              ["perf", "script", "-i", str(data), "-s", path],
+              scripthost_cmd() + ["trace", "-i", str(data), "-s", path], n, a.runs,
+              dict(env, SCRIPTHOST_FORK_READER="0"))
     alternate("default output (no script)", ["perf", "script", "-i", str(data)],
               scripthost_cmd() + ["trace", "-i", str(data)], n, a.runs)
 

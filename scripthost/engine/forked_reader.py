@@ -62,7 +62,7 @@ def wanted(session: "Session") -> bool:
     choice = os.environ.get("SCRIPTHOST_FORK_READER", "")
     if choice == "0" or session.pipe or not hasattr(os, "fork"):
         return False
-    if not getattr(session._consumer, "fork_reader", True) or threading.active_count() > 1:
+    if not session._consumer.fork_reader or threading.active_count() > 1:
         return False
     if choice == "1":
         return True

@@ -47,6 +47,8 @@ class Consumer:
 
     #: seconds of stream time between `tick` calls; 0 turns the hook off
     interval_ns: int = 0
+    #: whether a perf.data file may be read in a second process (engine.forked_reader)
+    fork_reader: bool = True
 
     def begin(self, session: "Session") -> None:
         """Before the first record is read (perf runs trace_begin here)."""
