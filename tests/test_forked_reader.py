@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -15,8 +16,10 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA, scripthost
-from scripthost.engine import source
+from scripthost.engine import forked_reader, source
+from scripthost.engine.output import DefaultPrinter
 from scripthost.engine.session import Consumer, Session
+from test_ordering import _cpu_rounds, _file
 from scripthost.errors import StreamError
 
 SMALL = DATA / "engine" / "small.data"
@@ -169,3 +172,31 @@ def test_cli_output_is_the_same_either_way(tmp_path: Path) -> None:
     assert all(r.returncode == 0 for r in runs)
     assert runs[0].stdout == runs[1].stdout and runs[2].stdout == runs[3].stdout
     assert runs[0].stdout == (SMALL.parent / "small.data.expected").read_bytes()
+
+
+def _printed(inp: object, forked: bool, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    monkeypatch.setenv("SCRIPTHOST_FORK_READER", "1" if forked else "0")
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape")
+    old_err, sys.stderr = sys.stderr, io.StringIO()
+    try:
+        Session(inp).run(DefaultPrinter(out))
+    finally:
+        sys.stderr = old_err
+    out.flush()
+    return raw.getvalue()
+
+
+@pytest.mark.parametrize("behind", [0, 1, 3])
+def test_shared_printing_prints_the_same(behind: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default output's batches printed by the child (all of them, some, the tuned
+    share) come out as the parent would print them, comms and order included."""
+    monkeypatch.setattr(forked_reader, "_BEHIND", behind)
+    monkeypatch.setattr(source, "CHUNK", 2048)
+    expected = (SMALL.parent / "small.data.expected").read_bytes()
+    assert _printed(str(SMALL), True, monkeypatch) == expected
+    rng = random.Random(behind)
+    rounds = _file(_cpu_rounds(rng, 3, 400, 0.01))
+    inline = _printed(io.BytesIO(rounds), False, monkeypatch)
+    assert inline.count(b"\n") > 4000
+    assert _printed(io.BytesIO(rounds), True, monkeypatch) == inline

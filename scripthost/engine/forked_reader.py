@@ -19,7 +19,15 @@ it is:
   ``others`` lists ``(k, time, rtype, misc, body)`` for items that are not samples.
 - ``("r", item)``: a record delivered on arrival (time 0).
 - ``("u", rtype, misc, record)``: a header record (attr, name, feature) met in the data.
+- a delivered batch the child printed itself (see below), as the bytes the consumer's
+  output would write: the length's top bit set and the bytes after it, not pickled.
 - ``("e", stats, error)``: the end, with the child's counts and the fault, if any.
+
+A consumer whose handlers only print (`Consumer.prints_only`, the default output) has its
+work shared: the child keeps the session's bookkeeping too and, whenever the parent is
+`_BEHIND` batches behind (a counter in shared memory says how far it got), prints the next batch
+itself with its copy of the consumer and sends the text, which the parent writes in its
+place.
 
 The child ignores SIGINT: the parent, which runs the consumer, decides what
 Ctrl-C means and ends the child.
@@ -27,6 +35,7 @@ Ctrl-C means and ends the child.
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
 import signal
@@ -47,12 +56,15 @@ if TYPE_CHECKING:
 __all__ = ["ForkedReader", "wanted"]
 
 _LEN = struct.Struct("<I")
+_RAW = 1 << 31  # in a message's length: raw output bytes follow
 _TIME, _POS, _BUF, _LAST = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(-1)
 _OTHER = 0xFFFF  # the type index of an item that is not a sample
 _PIPE_BYTES = 1 << 20
 _F_SETPIPE_SZ = 1031
 _STATS = ("records", "samples", "out_of_order", "unknown_ids", "unknown_records")
 _FORWARDED = (R.HEADER_ATTR, R.HEADER_FEATURE, R.EVENT_UPDATE)
+_PROGRESS = struct.Struct("<Q")  # batches the parent has delivered, in shared memory
+_BEHIND = 3  # batches the parent may lag before the child prints one itself (2 and 4 measured slower)
 
 
 def wanted(session: "Session") -> bool:
@@ -79,6 +91,7 @@ class ForkedReader:
         self.session = session
         self.pid = 0
         self._in: Optional[BinaryIO] = None
+        self.progress: Optional[mmap.mmap] = None
 
     # -- the parent ------------------------------------------------------------------
 
@@ -86,6 +99,10 @@ class ForkedReader:
         """Read the whole input through the child; raises the child's StreamError after
         delivering every event it decoded before it."""
         s = self.session
+        consumer = s._consumer
+        out = getattr(consumer, "out", None)
+        if consumer.prints_only and not consumer.interval_ns and hasattr(out, "buffer"):
+            self.progress = mmap.mmap(-1, _PROGRESS.size)  # shared with the child
         sys.stdout.flush()
         sys.stderr.flush()
         r, w = os.pipe()
@@ -97,7 +114,7 @@ class ForkedReader:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child reports through the pipe
             os.close(r)
-            _child(s, w)
+            _child(s, w, self.progress)
         self.pid = pid
         os.close(w)
         self._in = os.fdopen(r, "rb", buffering=_PIPE_BYTES)
@@ -129,11 +146,19 @@ class ForkedReader:
         types = self._type_table()
         src = s.rec.source
         delivered = 0
+        progress = self.progress
+        batches = 0
         while not s.stopped:
             head = read(4)
             if len(head) < 4:
                 return self._died(delivered)
-            msg = loads(read(_LEN.unpack(head)[0]))
+            size = _LEN.unpack(head)[0]
+            if size & _RAW:
+                out = s._consumer.out
+                out.flush()
+                out.buffer.write(read(size ^ _RAW))
+                continue
+            msg = loads(read(size))
             kind = msg[0]
             if kind == "b":
                 _, n, ty, pos, ch, times, others = msg
@@ -152,6 +177,9 @@ class ForkedReader:
                         items[k] = (tm, rtype, misc, body, None)
                 delivered += n
                 s._deliver(items)
+                if progress is not None:
+                    batches += 1
+                    _PROGRESS.pack_into(progress, 0, batches)
             elif kind == "c":
                 chunks[msg[1]] = src.read_at(msg[2], msg[3])
             elif kind == "f":
@@ -193,11 +221,11 @@ def _u16(raw: bytes) -> array:
 # -- the child ---------------------------------------------------------------------
 
 
-def _child(session: "Session", fd: int) -> None:  # pragma: no cover - runs in the child
+def _child(session: "Session", fd: int, progress: Optional[mmap.mmap]) -> None:  # pragma: no cover
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     status = 0
     try:
-        _Sender(session, os.fdopen(fd, "wb", buffering=1 << 16)).run()
+        _Sender(session, os.fdopen(fd, "wb", buffering=1 << 16), progress).run()
     except BrokenPipeError:
         status = 1  # the parent stopped reading: it ended the run
     except BaseException:
@@ -211,9 +239,12 @@ def _child(session: "Session", fd: int) -> None:  # pragma: no cover - runs in t
 class _Sender:  # pragma: no cover - runs in the child
     """The child's end: the session's read loop with delivery replaced by sending."""
 
-    def __init__(self, session: "Session", out: BinaryIO) -> None:
+    def __init__(self, session: "Session", out: BinaryIO, progress: Optional[mmap.mmap]) -> None:
         self.s = session
         self.out = out
+        self.progress = progress
+        self.sent = 0  # batches sent for the parent to deliver
+        self.lines: list[str] = []
         self.times = bool(session._consumer.interval_ns)
         self.chunks: dict[int, bytes] = {}  # seq -> chunk
         self.seq_of: dict[int, int] = {}    # id(chunk) -> seq
@@ -230,7 +261,17 @@ class _Sender:  # pragma: no cover - runs in the child
         s = self.s
         src = s.rec.source
         s._deliver = self.batch
-        s.deliver_record = lambda item: self.send(("r", item))
+        if self.progress is None:
+            s.deliver_record = lambda item: self.send(("r", item))
+        else:
+            out = s._consumer.out
+            self.encoding, self.errors = out.encoding, out.errors or "strict"
+            s._consumer.out = _Lines(self.lines)
+
+            def deliver_record(item: tuple) -> None:
+                type(s).deliver_record(s, item)  # the bookkeeping the child prints with
+                self.send(("r", item))
+            s.deliver_record = deliver_record
         user_record = s._user_record
 
         def forward(rtype: int, misc: int, buf: bytes, pos: int, size: int) -> None:
@@ -278,6 +319,14 @@ class _Sender:  # pragma: no cover - runs in the child
     def batch(self, items: list[tuple]) -> None:
         s = self.s
         s._last_delivered = items[-1][0]
+        if self.progress is not None and self.sent - _PROGRESS.unpack_from(self.progress)[0] >= _BEHIND:
+            type(s)._deliver_items(s, items)
+            data = "".join(self.lines).encode(self.encoding, self.errors)
+            self.lines.clear()
+            self.out.write(_LEN.pack(len(data) | _RAW))
+            self.out.write(data)
+            self.free(s.rec.source.buf)
+            return
         n = len(items)
         index = self.index
         evs = list(map(_LAST, items))
@@ -307,6 +356,10 @@ class _Sender:  # pragma: no cover - runs in the child
         del bufs, b0
         self.send(("b", n, ty, array("I", map(_POS, items)).tobytes(), ch,
                    array("Q", map(_TIME, items)).tobytes() if self.times else None, others))
+        self.sent += 1
+        if others and self.progress is not None:
+            for k in others:
+                type(s).deliver_record(s, items[k[0]])  # the child's own bookkeeping
         self.free(s.rec.source.buf)
 
     def free(self, current: bytes) -> None:
@@ -317,3 +370,13 @@ class _Sender:  # pragma: no cover - runs in the child
             if chunks[seq] is not current and sys.getrefcount(chunks[seq]) <= 2:
                 del self.seq_of[id(chunks.pop(seq))]
                 self.send(("f", seq))
+
+
+class _Lines:  # pragma: no cover - runs in the child
+    """The child's stand-in for a printing consumer's output: the lines of one batch."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.write = lines.append
+
+    def flush(self) -> None:
+        pass

@@ -49,6 +49,9 @@ class Consumer:
     interval_ns: int = 0
     #: whether a perf.data file may be read in a second process (engine.forked_reader)
     fork_reader: bool = True
+    #: the handlers only print each event to ``self.out``, from the event and the session's
+    #: bookkeeping alone: the second process may print some batches itself and send the text
+    prints_only: bool = False
 
     def begin(self, session: "Session") -> None:
         """Before the first record is read (perf runs trace_begin here)."""
@@ -354,6 +357,7 @@ class Session:
                 get = id2evsel.get
                 while pos + 8 <= end:
                     # fast paths: runs of samples, one unpack for header, id and time
+                    queued = len(pending)
                     if no_id:
                         while pos <= lim:
                             rtype, size, t = fast(buf, pos)
@@ -361,8 +365,6 @@ class Session:
                             if rtype != 9 or size < fast_min or nxt > end:
                                 break
                             append((t, pos, buf, only))
-                            nsamp += 1
-                            nrec += 1
                             pos = nxt
                     else:
                         while pos <= lim:
@@ -374,9 +376,10 @@ class Session:
                             if ev is None:
                                 break
                             append((t, pos, buf, ev))
-                            nsamp += 1
-                            nrec += 1
                             pos = nxt
+                    queued = len(pending) - queued  # counted per run, not per sample
+                    nsamp += queued
+                    nrec += queued
                     if pos + 8 > end:
                         break
                     rtype, misc, size = unpack_hdr(buf, pos)
@@ -525,10 +528,12 @@ class Session:
         pending, bounds = self._pending, self._bounds
         while bounds:
             limit, top, lo = self._last_limit, self._next_flush, self._base
+            base = lo
+            every = list(map(_time_key, pending[base:bounds[-1]]))
             clean = 0
             for b in bounds:
                 if b > lo:
-                    times = list(map(_time_key, pending[lo:b]))
+                    times = every[lo - base:b - base]
                     if min(times) < limit:
                         break
                     hi = max(times)
