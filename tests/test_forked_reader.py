@@ -200,3 +200,21 @@ def test_shared_printing_prints_the_same(behind: int, monkeypatch: pytest.Monkey
     inline = _printed(io.BytesIO(rounds), False, monkeypatch)
     assert inline.count(b"\n") > 4000
     assert _printed(io.BytesIO(rounds), True, monkeypatch) == inline
+
+
+def test_scripts_with_threads(tmp_path: Path) -> None:
+    """A thread started in trace_begin (as sctop.py does) runs after the fork; one started
+    at the script's top level keeps the read in one process.  The output is the same."""
+    body = ("import _thread, time\ncount = 0\n"
+            "def tick():\n    time.sleep(60)\n"
+            "def raw_syscalls__sys_enter(*a):\n    global count\n    count += 1\n"
+            "def trace_end():\n    print('enters', count)\n")
+    for where in ("begin", "top"):
+        script = tmp_path / f"{where}.py"
+        start = "_thread.start_new_thread(tick, ())\n"
+        script.write_text(body + (f"def trace_begin():\n    {start}" if where == "begin" else start))
+        runs = [scripthost("trace", "-i", str(SMALL), "-s", str(script), env={"SCRIPTHOST_FORK_READER": m})
+                for m in ("0", "1")]
+        assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
+        assert runs[0].stdout == runs[1].stdout and runs[0].stdout.startswith(b"enters ")
+        assert runs[1].stderr == runs[0].stderr

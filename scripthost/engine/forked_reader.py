@@ -1,13 +1,15 @@
 """The read loop in a second process, for perf.data files on machines with two
 or more CPUs.
 
-`Session.run` forks once the consumer's `begin` has run.  The child frames and
-orders the records (the session's own read loop and FINISHED_ROUND settling)
-and sends each delivered batch down a pipe as small arrays: each event's
-position, event type and input chunk (and its time, when the consumer ticks).
-The parent reads the same chunks of the file itself (pread), turns the arrays
-back into queue items and delivers them as a single process would, so the
-script's handlers run while the child reads ahead.
+`Session.run` forks before the consumer's `begin` (a script may start threads
+in trace_begin, and a process with threads is not safe to fork).  The child
+frames and orders the records (the session's own read loop and FINISHED_ROUND
+settling) and, once the parent sends a go byte after `begin`, sends each
+delivered batch down a pipe as small arrays: each event's position, event type
+and input chunk (and its time, when the consumer ticks).  The parent reads the
+same chunks of the file itself (pread), turns the arrays back into queue items
+and delivers them as a single process would, so the script's handlers run
+while the child reads ahead.
 
 Messages are a u32 length and a pickled tuple whose first element says what
 it is:
@@ -74,7 +76,7 @@ def wanted(session: "Session") -> bool:
     choice = os.environ.get("SCRIPTHOST_FORK_READER", "")
     if choice == "0" or session.pipe or not hasattr(os, "fork"):
         return False
-    if not session._consumer.fork_reader or threading.active_count() > 1:
+    if not session._consumer.fork_reader or _threads() > 1:
         return False
     if choice == "1":
         return True
@@ -84,28 +86,28 @@ def wanted(session: "Session") -> bool:
         return (os.cpu_count() or 1) >= 2
 
 
+def _threads() -> int:
+    """Threads in this process, those not started through `threading` included."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
 class ForkedReader:
-    """The parent's end: starts the child, then delivers what it sends."""
+    """The parent's end.  Made before the consumer's `begin` (it forks the child then,
+    which starts reading); `run` after it delivers what the child sends."""
 
     def __init__(self, session: "Session") -> None:
         self.session = session
-        self.pid = 0
-        self._in: Optional[BinaryIO] = None
         self.progress: Optional[mmap.mmap] = None
-
-    # -- the parent ------------------------------------------------------------------
-
-    def run(self) -> None:
-        """Read the whole input through the child; raises the child's StreamError after
-        delivering every event it decoded before it."""
-        s = self.session
-        consumer = s._consumer
-        out = getattr(consumer, "out", None)
-        if consumer.prints_only and not consumer.interval_ns and hasattr(out, "buffer"):
+        consumer = session._consumer
+        if consumer.prints_only and not consumer.interval_ns and hasattr(getattr(consumer, "out", None), "buffer"):
             self.progress = mmap.mmap(-1, _PROGRESS.size)  # shared with the child
         sys.stdout.flush()
         sys.stderr.flush()
         r, w = os.pipe()
+        go_r, self._go = os.pipe()
         try:
             import fcntl
             fcntl.fcntl(w, _F_SETPIPE_SZ, _PIPE_BYTES)
@@ -114,11 +116,22 @@ class ForkedReader:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child reports through the pipe
             os.close(r)
-            _child(s, w, self.progress)
+            os.close(self._go)
+            _child(session, w, go_r, self.progress)
         self.pid = pid
         os.close(w)
-        self._in = os.fdopen(r, "rb", buffering=_PIPE_BYTES)
+        os.close(go_r)
+        self._in: Optional[BinaryIO] = os.fdopen(r, "rb", buffering=_PIPE_BYTES)
+
+    # -- the parent ------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Read the whole input through the child; raises the child's StreamError after
+        delivering every event it decoded before it."""
         try:
+            # the child delivers nothing before this: whether the consumer ticks (set
+            # in its begin) says whether batches carry their times
+            os.write(self._go, b"T" if self.session._consumer.interval_ns else b"N")
             error = self._receive()
         finally:
             self.close()
@@ -127,6 +140,9 @@ class ForkedReader:
 
     def close(self) -> None:
         """End the child (if still running) and reap it."""
+        if self._go >= 0:
+            os.close(self._go)
+            self._go = -1
         if self._in is not None:
             self._in.close()
             self._in = None
@@ -221,11 +237,11 @@ def _u16(raw: bytes) -> array:
 # -- the child ---------------------------------------------------------------------
 
 
-def _child(session: "Session", fd: int, progress: Optional[mmap.mmap]) -> None:  # pragma: no cover
+def _child(session: "Session", fd: int, go: int, progress: Optional[mmap.mmap]) -> None:  # pragma: no cover
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     status = 0
     try:
-        _Sender(session, os.fdopen(fd, "wb", buffering=1 << 16), progress).run()
+        _Sender(session, os.fdopen(fd, "wb", buffering=1 << 16), go, progress).run()
     except BrokenPipeError:
         status = 1  # the parent stopped reading: it ended the run
     except BaseException:
@@ -239,13 +255,14 @@ def _child(session: "Session", fd: int, progress: Optional[mmap.mmap]) -> None: 
 class _Sender:  # pragma: no cover - runs in the child
     """The child's end: the session's read loop with delivery replaced by sending."""
 
-    def __init__(self, session: "Session", out: BinaryIO, progress: Optional[mmap.mmap]) -> None:
+    def __init__(self, session: "Session", out: BinaryIO, go: int, progress: Optional[mmap.mmap]) -> None:
         self.s = session
         self.out = out
+        self.go = go
         self.progress = progress
         self.sent = 0  # batches sent for the parent to deliver
         self.lines: list[str] = []
-        self.times = bool(session._consumer.interval_ns)
+        self.times: Optional[bool] = None  # told by the go byte
         self.chunks: dict[int, bytes] = {}  # seq -> chunk
         self.seq_of: dict[int, int] = {}    # id(chunk) -> seq
         self.next_seq = 0
@@ -264,9 +281,12 @@ class _Sender:  # pragma: no cover - runs in the child
         if self.progress is None:
             s.deliver_record = lambda item: self.send(("r", item))
         else:
-            out = s._consumer.out
+            consumer = s._consumer
+            out = consumer.out
             self.encoding, self.errors = out.encoding, out.errors or "strict"
-            s._consumer.out = _Lines(self.lines)
+            consumer.out = _Lines(self.lines)
+            consumer.begin(s)  # a consumer that only prints begins without side effects
+            s._batch = consumer.batch_handler(s)
 
             def deliver_record(item: tuple) -> None:
                 type(s).deliver_record(s, item)  # the bookkeeping the child prints with
@@ -316,8 +336,17 @@ class _Sender:  # pragma: no cover - runs in the child
         self.seq_of[id(buf)] = seq
         self.send(("c", seq, offset, len(buf)))
 
+    def wait_for_go(self) -> None:
+        """Block until the parent's consumer has begun (or the parent has gone)."""
+        go = os.read(self.go, 1)
+        if not go:
+            raise BrokenPipeError("the parent ended the run")
+        self.times = go == b"T"
+
     def batch(self, items: list[tuple]) -> None:
         s = self.s
+        if self.times is None:
+            self.wait_for_go()
         s._last_delivered = items[-1][0]
         if self.progress is not None and self.sent - _PROGRESS.unpack_from(self.progress)[0] >= _BEHIND:
             type(s)._deliver_items(s, items)

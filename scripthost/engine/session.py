@@ -285,12 +285,11 @@ class Session:
         A stream fault still delivers every event decoded before it and runs
         ``consumer.end`` before the StreamError propagates.
         """
-        consumer.begin(self)
         handlers = _Handlers(consumer)
         self._handlers = handlers
         self._runs = _RunHandlers(consumer, handlers)
         self._consumer = consumer
-        self._batch = consumer.batch_handler(self)
+        self._batch: Optional[Callable[[list], Any]] = None
         self._pending: list[tuple] = []
         self._bounds: list[int] = []  # len(_pending) at each FINISHED_ROUND not yet settled
         self._base = 0                # _pending[:_base]: queued by settled rounds, sorted
@@ -298,11 +297,21 @@ class Session:
         self._last_limit = 0
         self._last_delivered = 0
         self._next_tick = 0
-        error: Optional[BaseException] = None
         from scripthost.engine import forked_reader
+        # forked before trace_begin: a script may start threads there, and a process
+        # with threads is not safe to fork
+        reader = forked_reader.ForkedReader(self) if forked_reader.wanted(self) else None
         try:
-            if forked_reader.wanted(self):
-                forked_reader.ForkedReader(self).run()
+            consumer.begin(self)
+            self._batch = consumer.batch_handler(self)
+        except BaseException:
+            if reader is not None:
+                reader.close()
+            raise
+        error: Optional[BaseException] = None
+        try:
+            if reader is not None:
+                reader.run()
             else:
                 self._read_loop()
         except StreamError as e:
