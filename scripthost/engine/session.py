@@ -537,12 +537,10 @@ class Session:
         pending, bounds = self._pending, self._bounds
         while bounds:
             limit, top, lo = self._last_limit, self._next_flush, self._base
-            base = lo
-            every = list(map(_time_key, pending[base:bounds[-1]]))
             clean = 0
             for b in bounds:
                 if b > lo:
-                    times = every[lo - base:b - base]
+                    times = list(map(_time_key, pending[lo:b]))
                     if min(times) < limit:
                         break
                     hi = max(times)
