@@ -17,7 +17,7 @@ it is:
 - ``("c", seq, offset, length)``: the child read a chunk of the input.
 - ``("f", seq)``: no event still to come lies in chunk ``seq``.
 - ``("b", n, types, positions, chunks, times, others)``: a delivered batch.
-  ``types`` and ``chunks`` are one index for all or an array of u16;
+  ``types`` and ``chunks`` are one index for all or an array of u32;
   ``others`` lists ``(k, time, rtype, misc, body)`` for items that are not samples.
 - ``("r", item)``: a record delivered on arrival (time 0).
 - ``("u", rtype, misc, record)``: a header record (attr, name, feature) met in the data.
@@ -60,7 +60,7 @@ __all__ = ["ForkedReader", "wanted"]
 _LEN = struct.Struct("<I")
 _RAW = 1 << 31  # in a message's length: raw output bytes follow
 _TIME, _POS, _BUF, _LAST = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(-1)
-_OTHER = 0xFFFF  # the type index of an item that is not a sample
+_OTHER = 0xFFFFFFFF  # the type index of an item that is not a sample
 _PIPE_BYTES = 1 << 20
 _F_SETPIPE_SZ = 1031
 _STATS = ("records", "samples", "out_of_order", "unknown_ids", "unknown_records")
@@ -180,8 +180,8 @@ class ForkedReader:
                 _, n, ty, pos, ch, times, others = msg
                 positions = array("I")
                 positions.frombytes(pos)
-                evs = repeat(types[ty], n) if type(ty) is int else map(types.__getitem__, _u16(ty))
-                bufs = repeat(chunks[ch], n) if type(ch) is int else map(chunks.get, _u16(ch))
+                evs = repeat(types[ty], n) if type(ty) is int else map(types.__getitem__, _u32(ty))
+                bufs = repeat(chunks[ch], n) if type(ch) is int else map(chunks.get, _u32(ch))
                 if times is None:
                     items = list(zip(repeat(0, n), positions, bufs, evs))
                 else:
@@ -228,8 +228,8 @@ class ForkedReader:
                            "SCRIPTHOST_FORK_READER=0 reads in one process")
 
 
-def _u16(raw: bytes) -> array:
-    a = array("H")
+def _u32(raw: bytes) -> array:
+    a = array("I")
     a.frombytes(raw)
     return a
 
@@ -331,7 +331,7 @@ class _Sender:  # pragma: no cover - runs in the child
 
     def chunk(self, buf: bytes, offset: int) -> None:
         seq = self.next_seq
-        self.next_seq = (seq + 1) & 0xFFFF
+        self.next_seq = seq + 1
         self.chunks[seq] = buf
         self.seq_of[id(buf)] = seq
         self.send(("c", seq, offset, len(buf)))
@@ -364,7 +364,7 @@ class _Sender:  # pragma: no cover - runs in the child
         if evs.count(first) == n:
             ty: Any = index[first]
         else:
-            ty = array("H", map(index.__getitem__, evs)).tobytes()
+            ty = array("I", map(index.__getitem__, evs)).tobytes()
         if first is None or type(ty) is bytes and None in evs:
             others = []
             k = evs.index(None)
@@ -381,7 +381,7 @@ class _Sender:  # pragma: no cover - runs in the child
         if others is None and bufs.count(b0) == n:
             ch: Any = self.seq_of[id(b0)]
         else:
-            ch = array("H", map(self.seq_of.get, map(id, bufs), repeat(0))).tobytes()
+            ch = array("I", map(self.seq_of.get, map(id, bufs), repeat(0))).tobytes()
         del bufs, b0
         self.send(("b", n, ty, array("I", map(_POS, items)).tobytes(), ch,
                    array("Q", map(_TIME, items)).tobytes() if self.times else None, others))
