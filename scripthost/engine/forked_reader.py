@@ -192,7 +192,7 @@ class ForkedReader:
                     for k, tm, rtype, misc, body in others:
                         items[k] = (tm, rtype, misc, body, None)
                 delivered += n
-                s._deliver(items)
+                s._deliver(items, not others and type(ty) is int)
                 if progress is not None:
                     batches += 1
                     _PROGRESS.pack_into(progress, 0, batches)

@@ -594,24 +594,25 @@ class Session:
             pending.clear()
             self._deliver(batch)
 
-    def _deliver(self, batch: list[tuple]) -> None:
+    def _deliver(self, batch: list[tuple], one_evsel: bool = False) -> None:
+        """Deliver a batch in time order (``one_evsel``: its items are all samples of one evsel)."""
         consumer = self._consumer
         interval = consumer.interval_ns
         if interval:
-            self._deliver_ticked(batch, interval)
+            self._deliver_ticked(batch, interval, one_evsel)
         else:
-            self._deliver_items(batch)
+            self._deliver_items(batch, one_evsel)
         self._last_delivered = batch[-1][0]
         consumer.delivered()
 
-    def _deliver_items(self, items: list[tuple]) -> None:
+    def _deliver_items(self, items: list[tuple], one_evsel: bool = False) -> None:
         if self._batch is not None:
             self._batch(items)
             return
         ev = items[0][-1]
         if ev is not None:
             run = self._runs[ev]
-            if run is not None and list(map(_evsel_of, items)).count(ev) == len(items):
+            if run is not None and (one_evsel or list(map(_evsel_of, items)).count(ev) == len(items)):
                 run(items)  # every item a sample of one evsel: one call for them all
                 return
         handlers = self._handlers
@@ -624,7 +625,7 @@ class Session:
             else:
                 other(item)
 
-    def _deliver_ticked(self, batch: list[tuple], interval: int) -> None:
+    def _deliver_ticked(self, batch: list[tuple], interval: int, one_evsel: bool) -> None:
         """Delivery with the periodic hook: split the batch at each tick boundary."""
         start = 0
         if not self._next_tick:
@@ -632,7 +633,7 @@ class Session:
         while start < len(batch):
             cut = bisect_right(batch, self._next_tick - 1, lo=start, key=_time_key)
             if cut > start:
-                self._deliver_items(batch[start:cut])
+                self._deliver_items(batch[start:cut], one_evsel)
             start = cut
             if start < len(batch):
                 self._consumer.tick(self._next_tick)
