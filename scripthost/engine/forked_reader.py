@@ -55,7 +55,7 @@ from scripthost.errors import StreamError
 if TYPE_CHECKING:
     from scripthost.engine.session import Session
 
-__all__ = ["ForkedReader", "wanted"]
+__all__ = ["ForkedReader", "start", "wanted"]
 
 _LEN = struct.Struct("<I")
 _RAW = 1 << 31  # in a message's length: raw output bytes follow
@@ -86,6 +86,17 @@ def wanted(session: "Session") -> bool:
         return (os.cpu_count() or 1) >= 2
 
 
+def start(session: "Session") -> Optional["ForkedReader"]:
+    """A started reader when `wanted`, else None (also when the fork itself fails: the
+    session then reads in one process, as it would on one CPU)."""
+    if not wanted(session):
+        return None
+    try:
+        return ForkedReader(session)
+    except OSError:
+        return None
+
+
 def _threads() -> int:
     """Threads in this process, those not started through `threading` included."""
     try:
@@ -113,12 +124,18 @@ class ForkedReader:
             fcntl.fcntl(w, _F_SETPIPE_SZ, _PIPE_BYTES)
         except OSError:
             pass
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (r, w, go_r, self._go):
+                os.close(fd)
+            raise
         if pid == 0:  # pragma: no cover - the child reports through the pipe
             os.close(r)
             os.close(self._go)
             _child(session, w, go_r, self.progress)
         self.pid = pid
+        self.delivered = 0  # events the parent has delivered
         os.close(w)
         os.close(go_r)
         self._in: Optional[BinaryIO] = os.fdopen(r, "rb", buffering=_PIPE_BYTES)
@@ -153,21 +170,30 @@ class ForkedReader:
                 pass
             os.waitpid(self.pid, 0)
             self.pid = 0
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
 
     def _receive(self) -> Optional[BaseException]:
+        try:
+            return self._receive_loop()
+        except KeyboardInterrupt:
+            self.session.stats.records += self.delivered  # what was delivered, as perf counts it
+            raise
+
+    def _receive_loop(self) -> Optional[BaseException]:
         s = self.session
         read = self._in.read
         loads = pickle.loads
         chunks: dict[int, bytes] = {}
         types = self._type_table()
         src = s.rec.source
-        delivered = 0
         progress = self.progress
         batches = 0
         while not s.stopped:
             head = read(4)
             if len(head) < 4:
-                return self._died(delivered)
+                return self._died()
             size = _LEN.unpack(head)[0]
             if size & _RAW:
                 out = s._consumer.out
@@ -191,7 +217,7 @@ class ForkedReader:
                 if others:
                     for k, tm, rtype, misc, body in others:
                         items[k] = (tm, rtype, misc, body, None)
-                delivered += n
+                self.delivered += n
                 s._deliver(items, not others and type(ty) is int)
                 if progress is not None:
                     batches += 1
@@ -210,7 +236,7 @@ class ForkedReader:
                 for name, value in zip(_STATS, msg[1]):
                     setattr(s.stats, name, getattr(s.stats, name) + value)
                 return msg[2]
-        s.stats.records += delivered  # stopped early: what was delivered, as perf counts it
+        s.stats.records += self.delivered  # stopped early: what was delivered, as perf counts it
         return None
 
     def _type_table(self) -> dict[int, Any]:
@@ -218,8 +244,8 @@ class ForkedReader:
         table[_OTHER] = None
         return table
 
-    def _died(self, delivered: int) -> BaseException:
-        self.session.stats.records += delivered
+    def _died(self) -> BaseException:
+        self.session.stats.records += self.delivered
         _, status = os.waitpid(self.pid, 0)
         self.pid = 0
         how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)

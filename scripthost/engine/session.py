@@ -300,7 +300,7 @@ class Session:
         from scripthost.engine import forked_reader
         # forked before trace_begin: a script may start threads there, and a process
         # with threads is not safe to fork
-        reader = forked_reader.ForkedReader(self) if forked_reader.wanted(self) else None
+        reader = forked_reader.start(self)
         try:
             consumer.begin(self)
             self._batch = consumer.batch_handler(self)
