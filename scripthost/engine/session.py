@@ -54,7 +54,7 @@ class Consumer:
     prints_only: bool = False
 
     def begin(self, session: "Session") -> None:
-        """Before the first record is read (perf runs trace_begin here)."""
+        """Before the first event is delivered (perf runs trace_begin here)."""
 
     def handler(self, evsel: Evsel) -> Optional[Callable[[tuple], Any]]:
         """Asked once per evsel at its first sample: a callable taking the queue item
