@@ -78,7 +78,7 @@ def memory() -> None:
     big_events, big = peak_rss(stream(10_000_000))
     print("peak RSS, syscall-counts.py over a pipe-mode stream on stdin:")
     print(f"  {small_events:>12,} events  {small / 1024:8.1f} MiB")
-    print(f"  {big_events:>12,} events  {big / 1024:8.1f} MiB  (+{(big - small) * 100 / small:.1f}%)")
+    print(f"  {big_events:>12,} events  {big / 1024:8.1f} MiB  ({(big - small) * 100 / small:+.1f}%)")
 
 
 def main() -> None:

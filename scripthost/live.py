@@ -128,6 +128,7 @@ def _run_live(script: Script, report_args: list[str], record_args: list[str]) ->
         old = {s: signal.signal(s, on_sigint) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             session = Session(proc.stdout)
+            session.fork_reader = False  # a reader forked now would not be left out of the trace
             rc = run_script_session(session, runtime, str(script.path))
         finally:
             for s, h in old.items():

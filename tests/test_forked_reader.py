@@ -1,6 +1,6 @@
 """The read loop in a second process (engine.forked_reader) against the same
-loop inline: the same deliveries in the same order, the same counts, the same
-faults, and no process left behind however the run ends."""
+loop inline, for files and streams: the same deliveries in the same order, the
+same counts, the same faults, and no process left behind however the run ends."""
 
 from __future__ import annotations
 
@@ -76,13 +76,13 @@ def test_same_deliveries_as_inline(chunk: int, interval_ns: int, monkeypatch: py
     # small chunks: records straddle chunk ends and chunks are let go of while events
     # from them are still queued
     monkeypatch.setattr(source, "CHUNK", chunk)
-    for inp in (str(SMALL), io.BytesIO(SMALL.read_bytes())):
-        inline = _deliveries(inp, False, monkeypatch, interval_ns=interval_ns)
-        if hasattr(inp, "seek"):
-            inp.seek(0)
-        forked = _deliveries(inp, True, monkeypatch, interval_ns=interval_ns)
+    pipe = (SMALL.parent / "small.pipe").read_bytes()
+    for make in (lambda: str(SMALL), lambda: io.BytesIO(SMALL.read_bytes()),  # a file
+                 lambda: io.BytesIO(pipe), lambda: iter([pipe[:5000], pipe[5000:]])):  # a stream
+        inline = _deliveries(make(), False, monkeypatch, interval_ns=interval_ns)
+        forked = _deliveries(make(), True, monkeypatch, interval_ns=interval_ns)
         assert forked == inline
-        assert sum(e[0] == "sample" for e in inline[0]) == inline[1]["samples"] > 1000
+        assert sum(e[0] == "sample" for e in inline[0]) == inline[1]["samples"] >= 1000
         assert any(e[0] == "record" for e in inline[0])
         assert (interval_ns > 0) == any(e[0] == "tick" for e in inline[0])
 
@@ -193,8 +193,9 @@ def test_shared_printing_prints_the_same(behind: int, monkeypatch: pytest.Monkey
     share) come out as the parent would print them, comms and order included."""
     monkeypatch.setattr(forked_reader, "_BEHIND", behind)
     monkeypatch.setattr(source, "CHUNK", 2048)
-    expected = (SMALL.parent / "small.data.expected").read_bytes()
-    assert _printed(str(SMALL), True, monkeypatch) == expected
+    for name in ("small.data", "small.pipe"):
+        expected = (SMALL.parent / f"{name}.expected").read_bytes()
+        assert _printed(str(SMALL.parent / name), True, monkeypatch) == expected
     rng = random.Random(behind)
     rounds = _file(_cpu_rounds(rng, 3, 400, 0.01))
     inline = _printed(io.BytesIO(rounds), False, monkeypatch)
@@ -218,3 +219,12 @@ def test_scripts_with_threads(tmp_path: Path) -> None:
         assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
         assert runs[0].stdout == runs[1].stdout and runs[0].stdout.startswith(b"enters ")
         assert runs[1].stderr == runs[0].stderr
+
+
+def test_cut_stream_delivers_everything_before_the_fault(monkeypatch: pytest.MonkeyPatch) -> None:
+    pipe = (SMALL.parent / "small.pipe").read_bytes()
+    for cut in (len(pipe) // 3, len(pipe) - 7):
+        inline = _deliveries(io.BytesIO(pipe[:cut]), False, monkeypatch)
+        forked = _deliveries(io.BytesIO(pipe[:cut]), True, monkeypatch)
+        assert forked == inline and inline[2] is not None and "truncated" in inline[2]
+    assert _no_children()

@@ -115,9 +115,12 @@ def _cpu_rounds(rng: random.Random, ncpu: int, rounds: int, late: float) -> list
     return events
 
 
+@pytest.mark.parametrize("forked", ["0", "1"], ids=["inline", "forked"])
 @pytest.mark.parametrize("with_id", [True, False], ids=["identifier", "no-id"])
 @pytest.mark.parametrize("seed", range(40))
-def test_order_and_out_of_order_count_are_perfs(seed: int, with_id: bool) -> None:
+def test_order_and_out_of_order_count_are_perfs(seed: int, with_id: bool, forked: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCRIPTHOST_FORK_READER", forked)
     rng = random.Random(seed)
     events = _cpu_rounds(rng, rng.randint(1, 4), rng.randint(1, 300), [0.0, 0.002, 0.05][seed % 3])
     data = _stream(events, with_id)

@@ -1,26 +1,28 @@
-"""The read loop in a second process, for perf.data files on machines with two
-or more CPUs.
+"""The read loop in a second process, on machines with two or more CPUs.
 
 `Session.run` forks before the consumer's `begin` (a script may start threads
 in trace_begin, and a process with threads is not safe to fork).  The child
 frames and orders the records (the session's own read loop and FINISHED_ROUND
 settling) and, once the parent sends a go byte after `begin`, sends each
 delivered batch down a pipe as small arrays: each event's position, event type
-and input chunk (and its time, when the consumer ticks).  The parent reads the
-same chunks of the file itself (pread), turns the arrays back into queue items
-and delivers them as a single process would, so the script's handlers run
-while the child reads ahead.
+and input chunk (and its time, when the consumer ticks).  The parent gets the
+same chunks of the input (a file's it preads itself, a stream's come down the
+pipe), turns the arrays back into queue items and delivers them as a single
+process would, so the script's handlers run while the child reads ahead.
+Live mode reads in one process (`Session.fork_reader`).
 
 Messages are a u32 length and a pickled tuple whose first element says what
 it is:
 
-- ``("c", seq, offset, length)``: the child read a chunk of the input.
+- ``("c", seq, offset, length, data)``: the child read a chunk of the input; ``data`` is
+  None for a file (the parent preads it), the bytes for a stream.
 - ``("f", seq)``: no event still to come lies in chunk ``seq``.
 - ``("b", n, types, positions, chunks, times, others)``: a delivered batch.
   ``types`` and ``chunks`` are one index for all or an array of u32;
   ``others`` lists ``(k, time, rtype, misc, body)`` for items that are not samples.
 - ``("r", item)``: a record delivered on arrival (time 0).
-- ``("u", rtype, misc, record)``: a header record (attr, name, feature) met in the data.
+- ``("u", rtype, misc, record, blob, offset)``: a header record met in the data (attr, name,
+  feature; tracing data with its blob and the blob's offset).
 - a delivered batch the child printed itself (see below), as the bytes the consumer's
   output would write: the length's top bit set and the bytes after it, not pickled.
 - ``("e", stats, error)``: the end, with the child's counts and the fault, if any.
@@ -49,7 +51,7 @@ from itertools import repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, BinaryIO, Optional
 
-from scripthost.engine.layouts import RecordType as R
+from scripthost.engine.layouts import U32, RecordType as R
 from scripthost.errors import StreamError
 
 if TYPE_CHECKING:
@@ -70,13 +72,13 @@ _BEHIND = 3  # batches the parent may lag before the child prints one itself (2 
 
 
 def wanted(session: "Session") -> bool:
-    """Whether ``session.run`` should read in a second process: a perf.data file, a
-    consumer that allows it, two CPUs to run on and no threads to break by forking.
+    """Whether ``session.run`` should read in a second process: a session and a consumer
+    that allow it, two CPUs to run on and no threads to break by forking.
     SCRIPTHOST_FORK_READER=0 turns it off, =1 on whatever the CPUs."""
     choice = os.environ.get("SCRIPTHOST_FORK_READER", "")
-    if choice == "0" or session.pipe or not hasattr(os, "fork"):
+    if choice == "0" or not hasattr(os, "fork"):
         return False
-    if not session._consumer.fork_reader or _threads() > 1:
+    if not session.fork_reader or not session._consumer.fork_reader or _threads() > 1:
         return False
     if choice == "1":
         return True
@@ -223,14 +225,17 @@ class ForkedReader:
                     batches += 1
                     _PROGRESS.pack_into(progress, 0, batches)
             elif kind == "c":
-                chunks[msg[1]] = src.read_at(msg[2], msg[3])
+                chunks[msg[1]] = msg[4] if msg[4] is not None else src.read_at(msg[2], msg[3])
             elif kind == "f":
                 del chunks[msg[1]]
             elif kind == "r":
                 s.deliver_record(msg[1])
             elif kind == "u":
-                rtype, misc, rec = msg[1:]
-                s._user_record(rtype, misc, rec, 0, len(rec))
+                rtype, misc, rec, blob, at = msg[1:]
+                if blob is not None:
+                    s._set_tracing(blob, len(blob), at)
+                else:
+                    s._user_record(rtype, misc, rec, 0, len(rec))
                 types = self._type_table()
             elif kind == "e":
                 for name, value in zip(_STATS, msg[1]):
@@ -322,8 +327,12 @@ class _Sender:  # pragma: no cover - runs in the child
 
         def forward(rtype: int, misc: int, buf: bytes, pos: int, size: int) -> None:
             user_record(rtype, misc, buf, pos, size)
-            if rtype in _FORWARDED:
-                self.send(("u", rtype, misc, buf[pos:pos + size]))
+            if rtype == R.HEADER_TRACING_DATA:  # its blob follows it, just consumed
+                n = U32.unpack_from(buf, pos + 8)[0]
+                self.send(("u", rtype, misc, buf[pos:pos + size], src.buf[src.pos - n:src.pos],
+                           src.offset + src.pos - n))
+            elif rtype in _FORWARDED:
+                self.send(("u", rtype, misc, buf[pos:pos + size], None, 0))
                 self.index = {ev: i for i, ev in enumerate(s.evsels)}
                 self.index[None] = _OTHER
         s._user_record = forward
@@ -360,7 +369,8 @@ class _Sender:  # pragma: no cover - runs in the child
         self.next_seq = seq + 1
         self.chunks[seq] = buf
         self.seq_of[id(buf)] = seq
-        self.send(("c", seq, offset, len(buf)))
+        # the parent reads a file's chunks itself; a stream's come down the pipe
+        self.send(("c", seq, offset, len(buf), buf if self.s.pipe else None))
 
     def wait_for_go(self) -> None:
         """Block until the parent's consumer has begun (or the parent has gone)."""

@@ -153,6 +153,9 @@ class Session:
         #: start of the kernel image map ([kernel.kallsyms]_text MMAP), once seen
         self.stats = SessionStats()
         self.stopped = False
+        #: whether `run` may read in a second process (engine.forked_reader); live mode says
+        #: no: its recorder leaves out the tracer's own processes, known before it starts
+        self.fork_reader = True
 
         self._id_pos: Optional[int] = None
         self._names_by_id: dict[int, str] = {}
