@@ -297,8 +297,13 @@ class _Sender:  # pragma: no cover - runs in the child
         self.chunks: dict[int, bytes] = {}  # seq -> chunk
         self.seq_of: dict[int, int] = {}    # id(chunk) -> seq
         self.next_seq = 0
-        self.index = {ev: i for i, ev in enumerate(session.evsels)}
-        self.index[None] = _OTHER
+        self.index = self.evsel_index()
+
+    def evsel_index(self) -> dict[Any, int]:
+        """evsel -> its type index in "b" messages (None, for other records, -> _OTHER)."""
+        index: dict[Any, int] = {ev: i for i, ev in enumerate(self.s.evsels)}
+        index[None] = _OTHER
+        return index
 
     def send(self, msg: tuple) -> None:
         data = pickle.dumps(msg, pickle.HIGHEST_PROTOCOL)
@@ -333,8 +338,7 @@ class _Sender:  # pragma: no cover - runs in the child
                            src.offset + src.pos - n))
             elif rtype in _FORWARDED:
                 self.send(("u", rtype, misc, buf[pos:pos + size], None, 0))
-                self.index = {ev: i for i, ev in enumerate(s.evsels)}
-                self.index[None] = _OTHER
+                self.index = self.evsel_index()
         s._user_record = forward
         if src.buf:
             self.chunk(src.buf, src.offset)
