@@ -228,3 +228,20 @@ def test_cut_stream_delivers_everything_before_the_fault(monkeypatch: pytest.Mon
         forked = _deliveries(io.BytesIO(pipe[:cut]), True, monkeypatch)
         assert forked == inline and inline[2] is not None and "truncated" in inline[2]
     assert _no_children()
+
+
+def test_child_done_before_the_go_byte(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that ends before the parent's begin is over (a stream cut in its first
+    record) has closed its end of the go pipe: the parent still gets its error."""
+    import time as _time
+
+    class SlowBegin(_Log):
+        def begin(self, session: Session) -> None:
+            _time.sleep(0.3)
+            super().begin(session)
+    monkeypatch.setenv("SCRIPTHOST_FORK_READER", "1")
+    pipe = (SMALL.parent / "small.pipe").read_bytes()
+    log = SlowBegin()
+    with pytest.raises(StreamError, match="truncated"):
+        Session(io.BytesIO(pipe[:21])).run(log)
+    assert log.ended and _no_children()

@@ -150,7 +150,10 @@ class ForkedReader:
         try:
             # the child delivers nothing before this: whether the consumer ticks (set
             # in its begin) says whether batches carry their times
-            os.write(self._go, b"T" if self.session._consumer.interval_ns else b"N")
+            try:
+                os.write(self._go, b"T" if self.session._consumer.interval_ns else b"N")
+            except BrokenPipeError:
+                pass  # the child ended before any delivery (its messages wait in the pipe)
             error = self._receive()
         finally:
             self.close()
