@@ -200,12 +200,15 @@ class ForkedReader:
             if len(head) < 4:
                 return self._died()
             size = _LEN.unpack(head)[0]
+            data = read(size & ~_RAW)
+            if len(data) < size & ~_RAW:
+                return self._died()
             if size & _RAW:
                 out = s._consumer.out
                 out.flush()
-                out.buffer.write(read(size ^ _RAW))
+                out.buffer.write(data)
                 continue
-            msg = loads(read(size))
+            msg = loads(data)
             kind = msg[0]
             if kind == "b":
                 _, n, ty, pos, ch, times, others = msg
