@@ -245,3 +245,15 @@ def test_child_done_before_the_go_byte(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(StreamError, match="truncated"):
         Session(io.BytesIO(pipe[:21])).run(log)
     assert log.ended and _no_children()
+
+
+def test_sigchld_ignored_by_the_script(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With SIGCHLD set to SIG_IGN the kernel reaps the child itself: the run still ends
+    cleanly, with the same deliveries."""
+    inline = _deliveries(str(SMALL), False, monkeypatch)
+    old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        forked = _deliveries(str(SMALL), True, monkeypatch)
+    finally:
+        signal.signal(signal.SIGCHLD, old)
+    assert forked == inline

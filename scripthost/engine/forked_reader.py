@@ -171,9 +171,9 @@ class ForkedReader:
         if self.pid:
             try:
                 os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(self.pid, 0)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass  # already reaped (a script may have set SIGCHLD to SIG_IGN)
             self.pid = 0
         if self.progress is not None:
             self.progress.close()
@@ -257,10 +257,13 @@ class ForkedReader:
 
     def _died(self) -> BaseException:
         self.session.stats.records += self.delivered
-        _, status = os.waitpid(self.pid, 0)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+            how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+                   else f"exit status {os.WEXITSTATUS(status)}")
+        except ChildProcessError:
+            how = "status unknown"
         self.pid = 0
-        how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
-               else f"exit status {os.WEXITSTATUS(status)}")
         return StreamError(f"the reading process ended before the input did ({how}); "
                            "SCRIPTHOST_FORK_READER=0 reads in one process")
 
