@@ -27,17 +27,14 @@ def main() -> None:
     n = count_samples(data)
     env = {"PERF_EXEC_PATH": exec_path}
     exits = ensure_recording(*SYS_EXIT_FAILS)
-    runs = [(s, data, n) for s in ("syscall-counts.py", "syscall-counts-by-pid.py", "sctop.py")]
-    runs.append(("failed-syscalls-by-pid.py", exits, count_samples(exits)))
-    for script, rec, count in runs:
+    runs = [(s, data, n, "", {}) for s in ("syscall-counts.py", "syscall-counts-by-pid.py", "sctop.py")]
+    runs.append(("failed-syscalls-by-pid.py", exits, count_samples(exits), "", {}))
+    runs.append(("syscall-counts.py", data, n, " read in one process (SCRIPTHOST_FORK_READER=0)",
+                 {"SCRIPTHOST_FORK_READER": "0"}))
+    for script, rec, count, how, extra in runs:
         path = os.path.join(exec_path, "scripts", "python", script)
-        alternate(f"{script} (perf's, unchanged)", ["perf", "script", "-i", str(rec), "-s", path],
-                  scripthost_cmd() + ["trace", "-i", str(rec), "-s", path], count, a.runs, env)
-    path = os.path.join(exec_path, "scripts", "python", "syscall-counts.py")
-    alternate("syscall-counts.py read in one process (SCRIPTHOST_FORK_READER=0)",
-              ["perf", "script", "-i", str(data), "-s", path],
-              scripthost_cmd() + ["trace", "-i", str(data), "-s", path], n, a.runs,
-              dict(env, SCRIPTHOST_FORK_READER="0"))
+        alternate(f"{script} (perf's, unchanged){how}", ["perf", "script", "-i", str(rec), "-s", path],
+                  scripthost_cmd() + ["trace", "-i", str(rec), "-s", path], count, a.runs, dict(env, **extra))
     alternate("default output (no script)", ["perf", "script", "-i", str(data)],
               scripthost_cmd() + ["trace", "-i", str(data)], n, a.runs)
 

@@ -180,11 +180,12 @@ class ForkedReader:
             self.progress = None
 
     def _receive(self) -> Optional[BaseException]:
+        self.ended = False  # the child's "e" arrived, with its counts
         try:
             return self._receive_loop()
-        except KeyboardInterrupt:
-            self.session.stats.records += self.delivered  # what was delivered, as perf counts it
-            raise
+        finally:
+            if not self.ended:  # stopped, interrupted or the child died: what was delivered,
+                self.session.stats.records += self.delivered  # as perf counts it
 
     def _receive_loop(self) -> Optional[BaseException]:
         s = self.session
@@ -244,10 +245,10 @@ class ForkedReader:
                     s._user_record(rtype, misc, rec, 0, len(rec))
                 types = self._type_table()
             elif kind == "e":
+                self.ended = True
                 for name, value in zip(_STATS, msg[1]):
                     setattr(s.stats, name, getattr(s.stats, name) + value)
                 return msg[2]
-        s.stats.records += self.delivered  # stopped early: what was delivered, as perf counts it
         return None
 
     def _type_table(self) -> dict[int, Any]:
@@ -256,7 +257,6 @@ class ForkedReader:
         return table
 
     def _died(self) -> BaseException:
-        self.session.stats.records += self.delivered
         try:
             _, status = os.waitpid(self.pid, 0)
             how = (f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)

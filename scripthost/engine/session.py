@@ -47,7 +47,7 @@ class Consumer:
 
     #: seconds of stream time between `tick` calls; 0 turns the hook off
     interval_ns: int = 0
-    #: whether a perf.data file may be read in a second process (engine.forked_reader)
+    #: whether the input may be read in a second process (engine.forked_reader)
     fork_reader: bool = True
     #: the handlers only print each event to ``self.out``, from the event and the session's
     #: bookkeeping alone: the second process may print some batches itself and send the text
@@ -282,8 +282,8 @@ class Session:
     # -- the main loop ---------------------------------------------------------------
 
     def run(self, consumer: Consumer) -> None:
-        """Read the whole input, delivering events to ``consumer``; a perf.data file is
-        read and ordered in a second process where that helps (engine.forked_reader).
+        """Read the whole input, delivering events to ``consumer``; it is read and ordered
+        in a second process where that helps (engine.forked_reader).
 
         A stream fault still delivers every event decoded before it and runs
         ``consumer.end`` before the StreamError propagates.
