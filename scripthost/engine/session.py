@@ -351,6 +351,7 @@ class Session:
         id2evsel = self.id2evsel
         u64 = U64.unpack_from
         bound = self._bounds.append
+        ROUND = int(R.FINISHED_ROUND)
         pending = self._pending
         nrec = 0
         nsamp = 0
@@ -368,13 +369,19 @@ class Session:
                 lim = end - width
                 get = id2evsel.get
                 while pos + 8 <= end:
-                    # fast paths: runs of samples, one unpack for header, id and time
+                    # fast paths: runs of samples, one unpack for header, id and time;
+                    # rounds (often a dozen samples apart) marked without leaving them
                     queued = len(pending)
                     if no_id:
                         while pos <= lim:
                             rtype, size, t = fast(buf, pos)
                             nxt = pos + size
                             if rtype != 9 or size < fast_min or nxt > end:
+                                if rtype == ROUND and size == 8:
+                                    bound(len(pending))
+                                    nrec += 1
+                                    pos = nxt
+                                    continue
                                 break
                             append((t, pos, buf, only))
                             pos = nxt
@@ -383,6 +390,11 @@ class Session:
                             rtype, size, ident, t = fast(buf, pos)
                             nxt = pos + size
                             if rtype != 9 or size < fast_min or nxt > end:
+                                if rtype == ROUND and size == 8:
+                                    bound(len(pending))
+                                    nrec += 1
+                                    pos = nxt
+                                    continue
                                 break
                             ev = get(ident)
                             if ev is None:
