@@ -137,3 +137,33 @@ def test_nanosecond_times_match_perf() -> None:
         r = scripthost("trace", "--ns", "-i", str(ENGINE / name))
         assert r.returncode == 0, r.stderr
         assert r.stdout == (ENGINE / f"{name}.ns.expected").read_bytes()
+
+
+def test_collector_passes_spaced_during_a_run_and_restored_after() -> None:
+    import gc
+    from scripthost.engine.session import Consumer
+
+    class Watch(Consumer):
+        def __init__(self) -> None:
+            self.seen: list[tuple[int, ...]] = []
+
+        def begin(self, session: Session) -> None:
+            self.seen.append(gc.get_threshold())
+
+    before = gc.get_threshold()
+    try:
+        for threshold, during in (((700, 10, 10), 50_000), ((100_000, 5, 5), 100_000)):
+            gc.set_threshold(*threshold)
+            w = Watch()
+            Session(io.BytesIO(PIPE)).run(w)
+            assert w.seen[0] == (during, *threshold[1:])
+            assert gc.get_threshold() == threshold
+        gc.set_threshold(700, 10, 10)  # restored after a stream fault too
+        w = Watch()
+        try:
+            Session(io.BytesIO(PIPE[:len(PIPE) // 2])).run(w)
+        except ScripthostError:
+            pass
+        assert w.seen[0][0] == 50_000 and gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)

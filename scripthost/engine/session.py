@@ -17,11 +17,13 @@ sort of them all; otherwise the rounds are replayed one by one.
 
 from __future__ import annotations
 
+import gc
 import struct
 import sys
 from bisect import bisect_right
+from contextlib import contextmanager
 from operator import itemgetter
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from scripthost.engine.attrs import S_CALLCHAIN, S_PID, Evsel
 from scripthost.engine.machine import Location, Machine
@@ -36,6 +38,11 @@ __all__ = ["Consumer", "Session", "SessionStats"]
 
 _time_key = itemgetter(0)
 _evsel_of = itemgetter(3)  # of a sample's queue item; other items hold None last
+# Allocations between the cyclic collector's young-generation passes while events flow.
+# Every queued event is a tuple the collector tracks, so at Python's default (700) it walks
+# the queue again and again: 1,212 + 110 + 10 passes and 3.6% of all instructions in a
+# one-process run of syscall-counts.py over 1.3M events (callgrind), 29 + 2 + 0 at 50,000.
+_GC_YOUNG = 50_000
 _COMM_BODY = 8  # u32 pid, tid
 _PIDS = struct.Struct("<ii")
 _MMAP = struct.Struct("<iiQQQ")
@@ -288,6 +295,10 @@ class Session:
         A stream fault still delivers every event decoded before it and runs
         ``consumer.end`` before the StreamError propagates.
         """
+        with _young_collections_spaced():
+            self._run(consumer)
+
+    def _run(self, consumer: Consumer) -> None:
         handlers = _Handlers(consumer)
         self._handlers = handlers
         self._runs = _RunHandlers(consumer, handlers)
@@ -736,3 +747,16 @@ class Session:
         if s.out_of_order:
             out.write(f"Warning:\n{s.out_of_order} out of order events recorded.\n")
         out.flush()
+
+
+@contextmanager
+def _young_collections_spaced() -> Iterator[None]:
+    """Run with the collector's first threshold at least _GC_YOUNG (restored after): a
+    script's cyclic garbage still goes, only in fewer, larger passes."""
+    saved = gc.get_threshold()
+    if 0 < saved[0] < _GC_YOUNG:
+        gc.set_threshold(_GC_YOUNG, *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
