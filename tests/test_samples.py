@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -74,6 +75,42 @@ def test_default_output_with_callchains(mode: str, times: str, recordings: dict)
     same = sum(x == y for x, y in zip(a, b))
     assert len(a) == len(b) and len(b) > (100 if mode == "flat" else 1000)
     assert same >= 0.99 * len(b), f"{same}/{len(b)} lines identical"
+
+
+# sample_type bits of the u64 fields before READ and CALLCHAIN in a sample
+_BEFORE_CHAIN = (1 << 16, 1, 2, 4, 8, 1 << 6, 1 << 9, 1 << 7, 1 << 8)
+
+
+@needs_sampling
+def test_callchain_past_its_record_is_a_stream_error(recordings: dict, tmp_path: Path) -> None:
+    """A sample whose callchain length runs past its record: a one-line error, a
+    non-zero exit, and every sample before it printed."""
+    data = bytearray(Path(recordings["pipe"]).read_bytes())
+    pos, seen, sample_type = 16, 0, None
+    while pos < len(data):
+        kind, _, size = struct.unpack_from("<IHH", data, pos)
+        if kind == 64 and sample_type is None:  # PERF_RECORD_HEADER_ATTR
+            sample_type = struct.unpack_from("<Q", data, pos + 8 + 24)[0]
+        if kind == 9:  # PERF_RECORD_SAMPLE
+            seen += 1
+            if seen == 200:
+                assert sample_type is not None and not sample_type & (1 << 4)  # no READ
+                chain_off = 8 + 8 * sum(bool(sample_type & bit) for bit in _BEFORE_CHAIN)
+                struct.pack_into("<Q", data, pos + chain_off, 4096)
+                break
+        pos += size
+    assert seen == 200
+    bad = tmp_path / "bad.pipe"
+    bad.write_bytes(bytes(data))
+    good = scripthost("trace", "-i", recordings["pipe"])
+    r = scripthost("trace", "-i", str(bad))
+    err = r.stderr.decode()
+    assert r.returncode != 0
+    # past the record, or past the whole chunk read (the parser's struct read fails first)
+    assert f"corrupt sample: fields run past its {size} bytes" in err or \
+        "corrupt sample: fields run past the buffer" in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert r.stdout and good.stdout.startswith(r.stdout)
 
 
 @needs_sampling

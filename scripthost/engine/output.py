@@ -14,6 +14,36 @@ from scripthost.engine.session import Consumer, Session
 __all__ = ["DefaultPrinter"]
 
 _STACKS_KEPT = 1 << 16  # stack texts kept, at most
+# the sample fields a callchain line shows, by their names in Evsel.fixed_layout
+_LEAD_FIELDS = {"pid": "pid", "tid": "tid", "time": "t", "cpu": "cpu", "period": "period"}
+
+
+class _Lead(struct.Struct):
+    """Reads a sample with a callchain up to its length: the record size, the fixed
+    fields a line shows (``names``, in order), then the callchain's length "n"."""
+
+    names: list[str]
+
+
+def _chain_lead(ev: Evsel) -> Optional[_Lead]:
+    """The lead Struct of ``ev``'s samples, so that a stack can be keyed by its raw
+    bytes; None where the callchain is not at a fixed offset (READ sampled) or the
+    samples carry no pid."""
+    st = ev.sample_type
+    if st & SampleType.READ or not st & SampleType.TID or not st & SampleType.CALLCHAIN:
+        return None
+    fmt, names, pos, chain_off = ["<6xH"], ["size"], 8, 8
+    for field, (off, code) in ev.fixed_layout.items():
+        size = struct.calcsize("<" + code)
+        chain_off = max(chain_off, off + size)
+        if field in _LEAD_FIELDS:
+            fmt.append(f"{off - pos}x{code}" if off > pos else code)
+            names.append(_LEAD_FIELDS[field])
+            pos = off + size
+    fmt.append(f"{chain_off - pos}xQ" if chain_off > pos else "Q")
+    lead = _Lead("".join(fmt))
+    lead.names = names + ["n"]
+    return lead
 
 
 def _where(loc: Any) -> str:
@@ -54,7 +84,10 @@ class DefaultPrinter(Consumer):
             self._stacks_of[0] = m.generation
         text = stacks.get(key)
         if text is None:
-            locs = m.callchain(*key[:3])
+            chain = key[2]
+            if isinstance(chain, bytes):
+                chain = struct.unpack("<%dQ" % (len(chain) // 8), chain)
+            locs = m.callchain(key[0], key[1], chain)
             name = (lambda loc: loc.sym_name) if len(key) > 3 else _where
             text = stacks[key] = "".join(["\t%16x %s\n" % (loc.addr, name(loc)) for loc in locs]) + "\n"
         return text
@@ -157,12 +190,15 @@ class DefaultPrinter(Consumer):
         event, with only the columns its samples have."""
         st = ev.sample_type
         chain = bool(st & SampleType.CALLCHAIN)
+        # with a lead, the stack is keyed by its bytes and the sample is never
+        # unpacked into a tuple: a recurring stack costs one slice and one lookup
+        lead = _chain_lead(ev) if chain else None
         head = "%s " if chain else "%16s "
         head += "%5d "
         vals = ["c", "tid"]
         if st & SampleType.CPU:
             head += "[%03d] "
-            vals.append("smp[1]")
+            vals.append("cpu" if lead else "smp[1]")
         if st & SampleType.TIME:
             head += self._time_fmt + ": "
             vals += ["t // 1000000000", f"t % 1000000000 // {self._time_div}"]
@@ -170,13 +206,29 @@ class DefaultPrinter(Consumer):
         # not sampled (the attr's fixed period then)
         if st & SampleType.PERIOD or ev.type in (0, 1, 5):
             head += "%10d "
-            vals.append("smp[5]")
+            if lead is None:
+                vals.append("smp[5]")
+            else:
+                vals.append("period" if st & SampleType.PERIOD else str(ev.attr["sample_period"]))
         head += name.replace("%", "%%") + ": "
-        body = ["    buf = item[2]", "    pos = item[1]", "    smp = parse(buf, pos)", "    tid = smp[3]",
-                "    t = smp[0]", "    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
+        if lead is not None:
+            body = ["    buf = item[2]", "    pos = item[1]", "    try:",
+                    f"        {', '.join(lead.names)} = LEAD.unpack_from(buf, pos)",
+                    "    except struct.error:",
+                    "        parse(buf, pos)",  # raises the stream error perf's way
+                    "        raise",
+                    f"    cc = pos + {lead.size}", "    e = cc + 8 * n",
+                    "    if e > pos + size:",
+                    "        parse(buf, pos)",
+                    "    key = (pid, buf[pos + 4] & 7, buf[cc:e])"]
+        else:
+            body = ["    buf = item[2]", "    pos = item[1]", "    smp = parse(buf, pos)", "    tid = smp[3]",
+                    "    t = smp[0]"]
+            if chain:
+                body.append("    key = (smp[2], buf[pos + 4] & 7, smp[7])")
+        body += ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
         if chain:
-            body += ["    key = (smp[2], buf[pos + 4] & 7, smp[7])",
-                     "    text = stacks.get(key)",
+            body += ["    text = stacks.get(key)",
                      "    if text is None or machine.generation != stacks_of[0]:",
                      "        text = stack_text(key)",
                      f"    write(HEAD % ({', '.join(vals)}) + text)"]
@@ -187,7 +239,7 @@ class DefaultPrinter(Consumer):
         m = self.session.machine
         env = {"parse": ev.parse, "comms": self.session.comms, "machine": m, "resolve": m.resolve,
                "stacks": self._stacks, "stacks_of": self._stacks_of, "stack_text": self._stack_text,
-               "where": _where, "write": self.out.write, "HEAD": head}
+               "where": _where, "write": self.out.write, "HEAD": head, "LEAD": lead, "struct": struct}
         return compile_handler(body, env, f"<sample line {name}>")
 
     def _fused(self, ev: Evsel, name: str) -> Optional[Callable[[tuple], Any]]:
