@@ -1,7 +1,8 @@
 """Sampled events with callchains: perf's sampling scripts run unchanged over
 recordings of a workload with known hot functions (hot_inner about 3/4 of the
 user time, warm 1/4, then a getppid() loop in the kernel), and print what
-`perf script -s` prints; default output matches `perf script`; our collector's
+`perf script -s` prints; default output matches `perf script`, also for a group
+sampled by its leader (one sample per counter); our collector's
 recording of the same workload shows the same hot functions; our flame graph
 shows the hottest function widest."""
 
@@ -56,6 +57,14 @@ def recordings(hot: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     assert r.returncode == 0, r.stderr
     r = perf("record", "-q", "-e", "cpu-clock", "-F", "999", "-o", out["flat"], "--", *cmd)
     assert r.returncode == 0, r.stderr
+    # a group sampled by its leader (READ): perf delivers each sample once per counter
+    group = ["record", "-q", "-g", "-e", "{cpu-clock,task-clock}:S", "-F", "999"]
+    out["group"], out["group_pipe"] = str(d / "group.data"), str(d / "group.pipe")
+    r = perf(*group, "-o", out["group"], "--", *cmd)
+    assert r.returncode == 0, r.stderr
+    r = perf(*group, "-o", "-", "--", *cmd)
+    assert r.returncode == 0, r.stderr
+    Path(out["group_pipe"]).write_bytes(r.stdout)
     return out
 
 
@@ -65,7 +74,7 @@ def _perf_script(path: str) -> str:
 
 @needs_sampling
 @pytest.mark.parametrize("times", ["us", "ns"])
-@pytest.mark.parametrize("mode", ["file", "pipe", "ours", "fixed", "flat"])
+@pytest.mark.parametrize("mode", ["file", "pipe", "ours", "fixed", "flat", "group", "group_pipe"])
 def test_default_output_with_callchains(mode: str, times: str, recordings: dict) -> None:
     ns = ["--ns"] if times == "ns" else []
     ours = scripthost("trace", *ns, "-i", recordings[mode])
@@ -74,6 +83,8 @@ def test_default_output_with_callchains(mode: str, times: str, recordings: dict)
     a, b = ours.stdout.decode().splitlines(), theirs.stdout.decode().splitlines()
     same = sum(x == y for x, y in zip(a, b))
     assert len(a) == len(b) and len(b) > (100 if mode == "flat" else 1000)
+    if mode.startswith("group"):  # both counters' samples, each with its own period
+        assert " task-clock: " in ours.stdout.decode() and " cpu-clock: " in ours.stdout.decode()
     assert same >= 0.99 * len(b), f"{same}/{len(b)} lines identical"
 
 
@@ -114,7 +125,7 @@ def test_callchain_past_its_record_is_a_stream_error(recordings: dict, tmp_path:
 
 
 @needs_sampling
-@pytest.mark.parametrize("mode", ["file", "pipe", "ours", "fixed"])
+@pytest.mark.parametrize("mode", ["file", "pipe", "ours", "fixed", "group", "group_pipe"])
 @pytest.mark.parametrize("script", ["stackcollapse.py", "event_analyzing_sample.py", "sample_probe.py",
                                     "flamegraph.py -- -f json -o -"])
 def test_perf_sampling_scripts_identical(script: str, mode: str, recordings: dict) -> None:

@@ -397,7 +397,10 @@ class _Sender:  # pragma: no cover - runs in the child
         if self.times is None:
             self.wait_for_go()
         s._last_delivered = items[-1][0]
-        if self.progress is not None and self.sent - _PROGRESS.unpack_from(self.progress)[0] >= _BEHIND:
+        # READ samples are split where they are delivered, in the parent only: the
+        # split carries each counter's last value from one sample to the next
+        if (self.progress is not None and s._read_groups is None
+                and self.sent - _PROGRESS.unpack_from(self.progress)[0] >= _BEHIND):
             type(s)._deliver_items(s, items)
             data = "".join(self.lines).encode(self.encoding, self.errors)
             self.lines.clear()

@@ -30,6 +30,7 @@ from scripthost.engine.machine import Location, Machine
 from scripthost.engine.layouts import (
     EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
 )
+from scripthost.engine.read_groups import ReadSplitter, reads_counters
 from scripthost.engine.reader import Recording, open_recording
 from scripthost.engine.source import Input
 from scripthost.errors import StreamError
@@ -165,6 +166,8 @@ class Session:
         self.fork_reader = True
 
         self._id_pos: Optional[int] = None
+        #: splits samples that read counters, once an event samples them
+        self._read_groups: Optional[ReadSplitter] = None
         self._names_by_id: dict[int, str] = {}
         for attr, ids in self.rec.attrs:
             self._add_evsel(attr, ids)
@@ -183,6 +186,8 @@ class Session:
         for i in ids:
             self.id2evsel[i] = ev
         self._id_pos = None
+        if reads_counters(ev) and self._read_groups is None:
+            self._read_groups = ReadSplitter(self.id2evsel, self.stats)
         if ids and ids[0] in self._names_by_id:
             ev.name = self._names_by_id[ids[0]]
         if self.tracing is not None and ev.is_tracepoint:
@@ -623,12 +628,18 @@ class Session:
     def _deliver(self, batch: list[tuple], one_evsel: bool = False) -> None:
         """Deliver a batch in time order (``one_evsel``: its items are all samples of one evsel)."""
         consumer = self._consumer
+        last = batch[-1][0]
+        if self._read_groups is not None:
+            batch = self._read_groups.split(batch)
+            one_evsel = False
         interval = consumer.interval_ns
-        if interval:
+        if not batch:
+            pass
+        elif interval:
             self._deliver_ticked(batch, interval, one_evsel)
         else:
             self._deliver_items(batch, one_evsel)
-        self._last_delivered = batch[-1][0]
+        self._last_delivered = last
         consumer.delivered()
 
     def _deliver_items(self, items: list[tuple], one_evsel: bool = False) -> None:
