@@ -198,7 +198,7 @@ class DefaultPrinter(Consumer):
         vals = ["c", "tid"]
         if st & SampleType.CPU:
             head += "[%03d] "
-            vals.append("cpu" if lead else "smp[1]")
+            vals.append("smp[1]" if lead is None else "cpu")
         if st & SampleType.TIME:
             head += self._time_fmt + ": "
             vals += ["t // 1000000000", f"t % 1000000000 // {self._time_div}"]
@@ -219,7 +219,7 @@ class DefaultPrinter(Consumer):
                     "        raise",
                     f"    cc = pos + {lead.size}", "    e = cc + 8 * n",
                     "    if e > pos + size:",
-                    "        parse(buf, pos)",
+                    "        parse(buf, pos)",  # the chain runs past the record: raises
                     "    key = (pid, buf[pos + 4] & 7, buf[cc:e])"]
         else:
             body = ["    buf = item[2]", "    pos = item[1]", "    smp = parse(buf, pos)", "    tid = smp[3]",

@@ -633,11 +633,9 @@ class Session:
             batch = self._read_groups.split(batch)
             one_evsel = False
         interval = consumer.interval_ns
-        if not batch:
-            pass
-        elif interval:
+        if batch and interval:
             self._deliver_ticked(batch, interval, one_evsel)
-        else:
+        elif batch:
             self._deliver_items(batch, one_evsel)
         self._last_delivered = last
         consumer.delivered()
