@@ -1,10 +1,13 @@
 """A workload with known syscall counts, for ground-truth tests.
 
-usage: python workload.py [getppid=N] [reads=M] [failed_opens=F] [futex=1] [udp=K] [sleep=S]
+usage: python workload.py [getppid=N] [reads=M] [failed_opens=F] [futex=1] [udp=K]
+                          [tcp=1] [fsync=KIB] [sleep=S]
 
 Makes exactly N getppid(), M read() of 1 byte from /dev/zero and F openat() of
 a missing file (each fails with ENOENT), then optionally some futex contention
-between two threads and K UDP datagrams over loopback.
+between two threads, K UDP datagrams over loopback, one TCP connection over
+loopback (IPv4, so the kernel shows IPv4-mapped IPv6 addresses) and KIB KiB
+written to a temporary file and fsync'ed (writeback).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
 import threading
 import time
 
@@ -57,6 +61,20 @@ def main(argv: list[str]) -> None:
             rx.recv(128)
         tx.close()
         rx.close()
+    if int(opts.get("tcp", 0)):
+        srv = socket.create_server(("127.0.0.1", 0))
+        cli = socket.create_connection(srv.getsockname())
+        conn, _ = srv.accept()
+        cli.sendall(b"x" * 4096)
+        conn.recv(8192)
+        for s in (cli, conn, srv):
+            s.close()
+    kib = int(opts.get("fsync", 0))
+    if kib:
+        with tempfile.NamedTemporaryFile(dir=os.path.dirname(os.path.abspath(__file__))) as f:
+            f.write(b"x" * 1024 * kib)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 if __name__ == "__main__":

@@ -118,7 +118,9 @@ class DefaultPrinter(Consumer):
             return lambda raw: ""
         pf = self._formats.get(fmt.id)
         if pf is None:
-            pf = self._formats[fmt.id] = PrintFormat(fmt, self.session.ksyms)
+            tracing = self.session.tracing
+            pf = self._formats[fmt.id] = PrintFormat(fmt, self.session.ksyms,
+                                                     tracing.printk if tracing is not None else None)
         return pf.render
 
     def handler(self, ev: Evsel) -> Optional[Callable[[tuple], Any]]:

@@ -395,6 +395,17 @@ def _cmod(a: int, b: int) -> int:
     return a - b * _cdiv(a, b)
 
 
+def _udiv(a: int, b: int) -> int:
+    """C's unsigned 64-bit ``a / b``, 0 for a zero divisor (libtraceevent's result)."""
+    b &= M64
+    return (a & M64) // b if b else 0
+
+
+def _umod(a: int, b: int) -> int:
+    b &= M64
+    return (a & M64) % b if b else 0
+
+
 def _perf_eval(node: tuple) -> int:
     """perf's own evaluation of a flag/symbol value for the define_* walk."""
     v = _fold(node)
@@ -457,6 +468,67 @@ def _hex(data: bytes, sep: str) -> str:
     return sep.join("%02x" % c for c in data)
 
 
+def _ip4(b: bytes, padded: bool) -> str:
+    if len(b) != 4:
+        return "INVALIDIPv4"
+    return ("%03d.%03d.%03d.%03d" if padded else "%d.%d.%d.%d") % tuple(b)
+
+
+def _ip6(b: bytes, colons: bool) -> str:
+    if len(b) != 16:
+        return "INVALIDIPv6"
+    return (":" if colons else "").join("%02x%02x" % (b[i], b[i + 1]) for i in range(0, 16, 2))
+
+
+def _ip6c(b: bytes) -> str:
+    """The kernel's compressed IPv6 text: the longest run of two or more zero words
+    (the first of equal runs) as "::", IPv4-mapped and ISATAP addresses ending in
+    dotted quad."""
+    if len(b) != 16:
+        return "INVALIDIPv6"
+    v4 = (b[:10] == bytes(10) and b[10:12] == b"\xff\xff") or \
+        (b[8] | 0x02, b[9], b[10], b[11]) == (0x02, 0x00, 0x5E, 0xFE)
+    words = [b[i] << 8 | b[i + 1] for i in range(0, 12 if v4 else 16, 2)]
+    start, longest = -1, 1
+    for i in range(len(words)):
+        run = 0
+        while i + run < len(words) and words[i + run] == 0:
+            run += 1
+        if run > longest:
+            start, longest = i, run
+    out, i, colon = [], 0, False
+    while i < len(words):
+        if i == start:
+            out.append("::" if colon or i == 0 else ":")
+            colon = False
+            i += longest
+            continue
+        if colon:
+            out.append(":")
+        out.append("%x" % words[i])
+        colon = True
+        i += 1
+    if v4:
+        out.append(":" if colon else "")
+        out.append("%d.%d.%d.%d" % tuple(b[12:]))
+    return "".join(out)
+
+
+def _ipsa(b: bytes, padded: bool, port: bool, compressed: bool) -> str:
+    """A struct sockaddr (AF_INET or AF_INET6, else nothing), with ":port" for 'p'."""
+    family = b[0] | b[1] << 8 if len(b) >= 2 else 0
+    if family == 2:  # AF_INET: family, port (network order), address
+        if len(b) < 16:
+            return "INVALIDIPv4"
+        return _ip4(b[4:8], padded) + (":%d" % (b[2] << 8 | b[3]) if port else "")
+    if family == 10:  # AF_INET6: family, port, flowinfo, address
+        if len(b) < 28:
+            return "INVALIDIPv6"
+        addr = _ip6c(b[8:24]) if compressed else _ip6(b[8:24], not padded)
+        return "[%s]:%d" % (addr, b[2] << 8 | b[3]) if port else addr
+    return ""
+
+
 def _ptr(v: int) -> str:
     v &= M64
     return "0x%x" % v if v else "(nil)"
@@ -465,15 +537,18 @@ def _ptr(v: int) -> str:
 class _Renderer:
     """Builds the generated render function for one event."""
 
-    def __init__(self, fmt: EventFormat, ksyms: Any) -> None:
+    def __init__(self, fmt: EventFormat, ksyms: Any, printk: Optional[dict[int, str]] = None) -> None:
         self.fmt = fmt
         self.ksyms = ksyms
+        self.printk = printk or {}
         self.reads: dict[tuple[int, str], str] = {}
         self.read_codes: dict[str, str] = {}
         self.env: dict[str, Any] = {
             "_s": _s, "_cstr": _cstr, "_getstr": _getstr, "_flags": _flags, "_sym": _sym,
-            "_hex": _hex, "_ptr": _ptr, "_cdiv": _cdiv, "_cmod": _cmod, "M64": M64, "M32": M32,
-            "_ksym": self._ksym, "_dloc": _dloc, "_array": self._array, "_unpack": struct.unpack_from,
+            "_hex": _hex, "_ptr": _ptr, "_udiv": _udiv, "_umod": _umod, "M64": M64, "M32": M32,
+            "_ksym": self._ksym, "_kstr": self._kstr, "_ip4": _ip4, "_ip6": _ip6, "_ip6c": _ip6c,
+            "_ipsa": _ipsa,
+            "_dloc": _dloc, "_array": self._array, "_unpack": struct.unpack_from,
         }
         self.n = 0
 
@@ -485,6 +560,11 @@ class _Renderer:
                 name, off = hit
                 return f"{name}+0x{off:x}" if with_off else name
         return "0x%x" % v
+
+    def _kstr(self, v: int) -> str:
+        v &= M64
+        text = self.printk.get(v)
+        return text if text is not None else "%x" % v
 
     @staticmethod
     def _array(data: bytes, count: int, size: int) -> str:
@@ -580,12 +660,16 @@ class _Renderer:
                 if ka == "int" and kb == "int":
                     return f"(1 if (({a}) & M64) {op} (({b}) & M64) else 0)", "int"
                 return f"(1 if ({a}) {op} ({b}) else 0)", "int"
+            # libtraceevent computes in unsigned long long: a negative difference
+            # divides and compares as its 64-bit two's complement
             if op in ("<", ">", "<=", ">="):
+                if ka == "int" and kb == "int":
+                    return f"(1 if (({a}) & M64) {op} (({b}) & M64) else 0)", "int"
                 return f"(1 if ({a}) {op} ({b}) else 0)", "int"
             if op == "/":
-                return f"_cdiv({a}, {b})", "int"
+                return f"_udiv({a}, {b})", "int"
             if op == "%":
-                return f"_cmod({a}, {b})", "int"
+                return f"_umod({a}, {b})", "int"
             if op == "<<":
                 return f"((({a}) << (({b}) & 63)) & M64)", "int"
             if op == ">>":
@@ -691,15 +775,22 @@ def _convert(spec: re.Match, rend: _Renderer, args: list[str], kinds: list[str],
         used.append(f"chr(({a}) & 0xff)" if kind == "int" else a)
         return pyspec + "s", used, 0
     if conv == "s":
+        if read_code in ("q", "Q"):
+            # a pointer-sized field: the kernel string it points to, from the recording's
+            # printk formats, else the address in hex (libtraceevent's choice)
+            used.append(f"_kstr({a})")
+            return pyspec + "s", used, 0
         used.append(a if kind == "str" else f"str({a})")
         return pyspec + "s", used, 0
     if conv == "p":
-        ext = re.match(r"[SsFfBR]|[iI][46]c?|[mM]R?|U[bBlL]?|[a-z]+", text[pos:])
+        ext = re.match(r"[SsFfBR]|[iI][46]c?|[iI]Sp?c?|[mM]R?|U[bBlL]?|[a-z]+", text[pos:])
         e = ext.group(0) if ext else ""
         if e[:1] in ("S", "s", "F", "f", "B"):
             extra = 1
             used.append(f"_ksym({a}, {e[:1] in ('S', 'F', 'B')})")
             return pyspec + "s", used, extra
+        if e == "i6c" or e.startswith("iS"):
+            e = e[:2]  # 'c' and 'p' are I6's and IS's alone: after 'i' they print as text
         if e[:1] in ("i", "I", "M", "m", "U"):
             extra = len(e)
             used.append(_fmt_p_ext(e, a, kind))
@@ -728,12 +819,16 @@ def _fmt_p_ext(e: str, a: str, kind: str) -> str:
     if kind != "bytes":
         return f"_ptr({a})" if kind == "int" else "''"
     if e.startswith(("I4", "i4")):
-        return f"'.'.join(str(c) for c in ({a})[:4])"
+        return f"_ip4({a}, {e[0] == 'i'})"
     if e[:1] in ("M", "m"):
         sep = ":" if e[0] == "M" else ""
         return f"{sep!r}.join('%02x' % c for c in ({a})[:6])"
+    if e == "I6c":
+        return f"_ip6c({a})"
+    if e.startswith(("IS", "iS")):
+        return f"_ipsa({a}, {e[0] == 'i'}, {'p' in e}, {'c' in e})"
     if e.startswith(("I6", "i6")):
-        return f"__import__('ipaddress').IPv6Address(bytes(({a})[:16])).compressed"
+        return f"_ip6({a}, {e[0] == 'I'})"
     if e.startswith("U"):
         return f"str(__import__('uuid').UUID(bytes=bytes(({a})[:16])))"
     return "''"
@@ -769,7 +864,7 @@ class _Compiled:
 class PrintFormat:
     """One event's print_fmt, compiled for rendering and walkable for perf's define_* calls."""
 
-    def __init__(self, fmt: EventFormat, ksyms: Any = None) -> None:
+    def __init__(self, fmt: EventFormat, ksyms: Any = None, printk: Optional[dict[int, str]] = None) -> None:
         self.fmt = fmt
         self.failed = False
         self.error_lines: list[str] = []
@@ -778,7 +873,7 @@ class PrintFormat:
         self.compiled: Optional[_Compiled] = None
         try:
             self.format, self.args = _Parser(fmt.print_fmt, fmt).top()
-            self.render = self._compile(ksyms)
+            self.render = self._compile(ksyms, printk)
         except (ParseError, ValueError, RecursionError, SyntaxError, IndexError) as e:
             self.failed = True
             self.error_lines = [f"  [{fmt.full_name}] {e}"]
@@ -806,8 +901,8 @@ class PrintFormat:
         for a in self.args:
             visit(a, None)
 
-    def _compile(self, ksyms: Any) -> Callable[[bytes], str]:
-        rend = _Renderer(self.fmt, ksyms)
+    def _compile(self, ksyms: Any, printk: Optional[dict[int, str]]) -> Callable[[bytes], str]:
+        rend = _Renderer(self.fmt, ksyms, printk)
         srcs, kinds = [], []
         for a in self.args:
             s, k = rend.gen(a)

@@ -297,8 +297,8 @@ def _plt_symbols(elf) -> list[Symbol]:
     out = []
     for r in rela.iter_relocations():
         idx = r["r_info_sym"]
+        # a slot without a symbol (an IFUNC's IRELATIVE) is perf 6.1's plain "@plt"
         name = symtab.get_symbol(idx).name if idx else ""
-        if name:
-            out.append(Symbol(off, off + 16, STB_GLOBAL, name + "@plt"))
+        out.append(Symbol(off, off + 16, STB_GLOBAL, name + "@plt"))
         off += 16
     return out
