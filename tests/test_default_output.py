@@ -17,7 +17,8 @@ FAMILIES = ["raw_syscalls:*", "syscalls:*", "sched:*", "irq:*", "kmem:*", "timer
             "block:*", "workqueue:*",
             "rcu:*",        # %s of a kernel string pointer: the recording's printk formats
             "tcp:*",        # %pI4, %pI6c of IPv4-mapped addresses
-            "writeback:*"]  # unsigned arithmetic: (jiffies - REC->dirtied_when) / 250
+            "writeback:*",  # unsigned arithmetic: (jiffies - REC->dirtied_when) / 250
+            "mmap:*"]       # __builtin_expect(cond, 0) ? ... : ...
 
 
 def _record(tmp_path: Path, mode: str, events: list[str], cmd: list[str]) -> tuple[Path, int]:

@@ -42,7 +42,8 @@ _CASTS = {"char": (8, True), "signed char": (8, True), "unsigned char": (8, Fals
 _KNOWN_FUNCS = {"__print_flags", "__print_symbolic", "__print_flags_u64", "__print_symbolic_u64",
                 "__get_str", "__get_rel_str", "__get_dynamic_array", "__get_rel_dynamic_array",
                 "__get_dynamic_array_len", "__get_rel_dynamic_array_len", "__print_hex",
-                "__print_hex_str", "__print_array", "__get_bitmask", "__get_rel_bitmask"}
+                "__print_hex_str", "__print_array", "__get_bitmask", "__get_rel_bitmask",
+                "__builtin_expect"}
 
 
 class ParseError(Exception):
@@ -270,6 +271,10 @@ class _Parser:
         self.expect(")")
         if name not in _KNOWN_FUNCS:
             raise ParseError(f"function {name} not defined")
+        if name == "__builtin_expect":  # a hint to the compiler: its value is the first argument
+            if len(args) != 2:
+                raise ParseError("bad __builtin_expect")
+            return args[0]
         if name in ("__print_flags", "__print_flags_u64"):
             if len(args) < 2 or args[1][0] != "str":
                 raise ParseError("bad __print_flags")
