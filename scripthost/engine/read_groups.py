@@ -35,6 +35,8 @@ class ReadSplitter:
         self.last: dict[int, int] = {}  # counter id -> its value at its previous sample
 
     def split(self, items: list[tuple]) -> list[tuple]:
+        """``items`` (a delivered batch, in time order) with each READ sample replaced
+        by its per-counter copies; every other item kept as it is."""
         out: list[tuple] = []
         for item in items:
             if len(item) == 4 and item[3] is not None and item[3].read_off:
