@@ -170,7 +170,7 @@ class Evsel:
     __slots__ = ("index", "attr", "attr_bytes", "ids", "name", "type", "config",
                  "sample_type", "read_format", "flags", "sample_id_all", "tp_format",
                  "parse", "trailer_time",
-                 "time_off", "min_size", "fixed_layout", "read_off", "__weakref__")
+                 "time_off", "min_size", "fixed_layout", "fixed_end", "__weakref__")
 
     def __init__(self, index: int, attr_bytes: bytes, ids: list[int]) -> None:
         self.index = index
@@ -193,7 +193,7 @@ class Evsel:
         """Offsets of the leading sample fields, for decoders that skip the tuple.
 
         ``time_off`` is TIME's offset from the record start (0 if not sampled);
-        ``read_off`` is READ's (0 if not sampled).
+        ``fixed_end`` is where the fixed-size fields end: READ's offset, else CALLCHAIN's.
         ``fixed_layout`` maps each field before any variable-length one to its
         (offset, struct code); RAW's payload offset appears as "raw" when only
         fixed-size fields precede it.
@@ -213,7 +213,7 @@ class Evsel:
         self.time_off = layout["time"][0] if "time" in layout else 0
         self.min_size = max(self.time_off + 8, off)
         variable = False
-        self.read_off = off if st & SampleType.READ else 0
+        self.fixed_end = off
         if st & SampleType.READ:
             rsize = _read_format_size(self.read_format)
             if rsize is None:

@@ -32,14 +32,13 @@ def _chain_lead(ev: Evsel) -> Optional[_Lead]:
     st = ev.sample_type
     if st & SampleType.READ or not st & SampleType.TID or not st & SampleType.CALLCHAIN:
         return None
-    fmt, names, pos, chain_off = ["<6xH"], ["size"], 8, 8
+    fmt, names, pos = ["<6xH"], ["size"], 8
     for field, (off, code) in ev.fixed_layout.items():
-        size = struct.calcsize("<" + code)
-        chain_off = max(chain_off, off + size)
         if field in _LEAD_FIELDS:
             fmt.append(f"{off - pos}x{code}" if off > pos else code)
             names.append(_LEAD_FIELDS[field])
-            pos = off + size
+            pos = off + struct.calcsize("<" + code)
+    chain_off = ev.fixed_end  # no READ: the callchain follows the fixed fields
     fmt.append(f"{chain_off - pos}xQ" if chain_off > pos else "Q")
     lead = _Lead("".join(fmt))
     lead.names = names + ["n"]

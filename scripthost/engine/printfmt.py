@@ -407,6 +407,7 @@ def _udiv(a: int, b: int) -> int:
 
 
 def _umod(a: int, b: int) -> int:
+    """C's unsigned 64-bit ``a % b``, 0 for a zero divisor."""
     b &= M64
     return (a & M64) % b if b else 0
 

@@ -10,7 +10,7 @@ consumer decodes it as an ordinary sample of the counter's event.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from scripthost.engine.attrs import Evsel
 from scripthost.engine.layouts import U16, U64, ReadFormat, SampleType
@@ -21,9 +21,9 @@ __all__ = ["ReadSplitter", "reads_counters"]
 _M64 = (1 << 64) - 1
 
 
-def reads_counters(ev: Evsel) -> bool:
+def reads_counters(ev: Optional[Evsel]) -> bool:
     """Whether ``ev``'s samples carry counter values perf delivers one by one."""
-    return bool(ev.sample_type & SampleType.READ)
+    return ev is not None and bool(ev.sample_type & SampleType.READ)
 
 
 class ReadSplitter:
@@ -39,7 +39,7 @@ class ReadSplitter:
         by its per-counter copies; every other item kept as it is."""
         out: list[tuple] = []
         for item in items:
-            if len(item) == 4 and item[3] is not None and item[3].read_off:
+            if len(item) == 4 and reads_counters(item[3]):
                 self._expand(item, out)
             else:
                 out.append(item)
@@ -49,7 +49,7 @@ class ReadSplitter:
         """(value, id) of each counter in the sample (id 0 when not recorded)."""
         rf = ev.read_format
         size = U16.unpack_from(buf, pos + 6)[0]
-        p = pos + ev.read_off
+        p = pos + ev.fixed_end
         times = 8 * (bool(rf & ReadFormat.TOTAL_TIME_ENABLED) + bool(rf & ReadFormat.TOTAL_TIME_RUNNING))
         has_id = bool(rf & ReadFormat.ID)
         if rf & ReadFormat.GROUP:
