@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING, Optional
 
@@ -179,6 +180,21 @@ def _default_input() -> str:
     return "perf.data"
 
 
+def _exit_like(status: int) -> int:
+    """A traced command's status (os.waitstatus_to_exitcode) as ours: a command killed by
+    signal N kills us with N too, as perf record does, so a shell sees what it did."""
+    if status >= 0:
+        return status
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    signal.signal(-status, signal.SIG_DFL)
+    os.kill(os.getpid(), -status)
+    return 128 - status
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from scripthost.langs.base import ScriptError
@@ -188,10 +204,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             return 0 if argv else 129
         cmd, rest = argv[0], argv[1:]
         if cmd == "trace":
-            return trace_main(rest)
+            return _exit_like(trace_main(rest))
         if cmd == "record":
             from scripthost.collect.record import record_main
-            return record_main(rest)
+            return _exit_like(record_main(rest))
         raise UsageError(f"unknown command {cmd!r}\n{MAIN_USAGE}")
     except ScriptError as e:
         sys.stdout.flush()

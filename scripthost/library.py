@@ -46,6 +46,8 @@ class Script:
     fallback_events: list[str] = field(default_factory=list)
     record_options: list[str] = field(default_factory=list)
     system_wide: Optional[bool] = None
+    #: the script's own options that take a value (`-o FILE`), given to the report half live
+    report_options: list[str] = field(default_factory=list)
 
     @property
     def top_style(self) -> bool:
@@ -83,7 +85,8 @@ def _load_manifest(toml: Path, origin: str) -> Optional[Script]:
         description=str(data.get("description", "")), args=str(data.get("args", "")),
         events=list(data.get("events", [])), fallback_events=list(data.get("fallback_events", [])),
         record_options=[str(o) for o in data.get("record_options", [])],
-        system_wide=data.get("system_wide"))
+        system_wide=data.get("system_wide"),
+        report_options=[str(o) for o in data.get("report_options", [])])
 
 
 def _scan_dir(d: Path, origin: str) -> list[Script]:
@@ -235,7 +238,9 @@ def split_args(script: Script, args: list[str]) -> tuple[list[str], list[str]]:
     perf's rule: a *top script takes every arg; otherwise the first N args
     (N = number of `<` in its args line) go to the report.  We also give the
     report side the optional `[...]` slots when those args are plain words
-    before `--`, so `scripthost trace syscall-counts-by-pid bash` filters on bash.
+    before `--`, so `scripthost trace syscall-counts-by-pid bash` filters on bash,
+    and the options its manifest names in `report_options` with their values
+    (`flamegraph -o x.svg --title T -- cmd`).
     """
     if "--" in args:
         k = args.index("--")
@@ -247,12 +252,22 @@ def split_args(script: Script, args: list[str]) -> tuple[list[str], list[str]]:
     slots = script.report_arg_slots + script.optional_arg_slots
     report: list[str] = []
     record: list[str] = []
-    for a in before:
-        if len(report) < slots and not a.startswith("-") and not record:
+    words = 0
+    i = 0
+    while i < len(before):
+        a = before[i]
+        opt = a.split("=", 1)[0]
+        if opt in script.report_options:
+            take = 1 if "=" in a else 2
+            report += before[i:i + take]
+            i += take
+            continue
+        if words < slots and not a.startswith("-") and not record:
             report.append(a)
+            words += 1
         else:
             record.append(a)
-    need = script.report_arg_slots
-    if len(report) < need:
+        i += 1
+    if words < script.report_arg_slots:
         raise ScripthostError(f"`{script.name}' script requires options: {script.args}")
     return report, record + cmd

@@ -1,13 +1,20 @@
 """Live mode and its halves: `scripthost trace NAME`, `trace record NAME`,
 `trace report NAME`.
 
-Live mode is exactly `scripthost trace record NAME -o - | scripthost trace
-report NAME -i -`: the record half runs as a child process (in its own process
-group) writing perf's pipe-mode stream; the report half runs here.  Ctrl-C is
-forwarded to the record half, which stops, drains its buffers and closes the
-pipe; the report half then delivers everything, runs trace_end and exits 0.
-A second Ctrl-C stops at once (perf's behaviour: queued events dropped,
-trace_end still runs).
+Live mode is `scripthost trace record NAME | scripthost trace report NAME -i -`
+in one command, with what a shell pipeline cannot give: the record half writes
+its stream to a pipe of its own (not its stdout), so the traced command keeps
+the user's stdout, stdin and terminal, and the command's exit status becomes
+the live run's.  Both halves and the command stay in the caller's process
+group, as a perf pipeline does: Ctrl-C at the terminal stops the command and
+the record half, which drains its buffers and closes the pipe; the report half
+then delivers everything, runs trace_end and exits.  A second Ctrl-C stops at
+once (perf's behaviour: queued events dropped, trace_end still runs).
+
+Nothing outlives the run: the record half dies with the report half (a parent
+death signal) and stops the command's whole tree; the report half is a child
+subreaper, so a record half killed outright leaves the command's processes to
+it, and it stops them.
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ import subprocess
 import sys
 from typing import Optional
 
-from scripthost.errors import ScripthostError
+from scripthost.collect.record import LIVE_PARENT_ENV, parse_record_args
+from scripthost.collect.workload import become_subreaper, resolve_command, stop_tree
+from scripthost.errors import ScripthostError, StreamError
 from scripthost.library import Script, find_script, split_args
 
 __all__ = ["live_main", "record_command", "run_report"]
@@ -60,9 +69,10 @@ def _has_command(args: list[str]) -> bool:
     return False
 
 
-def record_command(script: Script, record_args: list[str], *, to_stdout: bool,
+def record_command(script: Script, record_args: list[str], *, output: Optional[str],
                    exclude_pids: list[int] = ()) -> list[str]:
-    """The `scripthost record` command line of a script's record half."""
+    """The `scripthost record` command line of a script's record half (``output``: the
+    stream's file, quietly; None leaves it to ``record_args``)."""
     cmd = [sys.executable, "-m", "scripthost", "record"]
     for ev in _choose_events(script):
         cmd += ["-e", ev]
@@ -70,8 +80,8 @@ def record_command(script: Script, record_args: list[str], *, to_stdout: bool,
     targeted = any(a in ("-p", "-t", "-C", "-a") for a in record_args)
     if not targeted and (script.top_style or script.system_wide or not _has_command(record_args)):
         cmd.append("-a")
-    if to_stdout and "-o" not in record_args:
-        cmd += ["-q", "-o", "-"]
+    if output is not None and "-o" not in record_args:
+        cmd += ["-q", "-o", output]
     for pid in exclude_pids:
         cmd += ["--exclude-pid", str(pid)]
     return cmd + list(record_args)
@@ -103,59 +113,107 @@ def run_report(script: Script, args: list[str], inp: object) -> int:
     return run_recording(inp, str(script.path), args)  # type: ignore[arg-type]
 
 
+class _RecordHalf:
+    """The record half of a live run: its process, stream and the command's status."""
+
+    def __init__(self, cmd: list[str]) -> None:
+        stream_r, stream_w = os.pipe()
+        self._status_r, status_w = os.pipe()
+        env = dict(os.environ)
+        env[LIVE_PARENT_ENV] = f"{os.getpid()},{status_w}"
+        cmd = [a if a != _STREAM_FD else f"/dev/fd/{stream_w}" for a in cmd]
+        try:
+            self.proc = subprocess.Popen(cmd, pass_fds=(stream_w, status_w), env=env)
+        finally:
+            os.close(stream_w)
+            os.close(status_w)
+        self.stream = os.fdopen(stream_r, "rb")
+
+    def signal(self, signum: int) -> None:
+        try:
+            self.proc.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    def finish(self) -> Optional[int]:
+        """Wait for the record half; the command's exit status, None without a command."""
+        self.stream.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        with os.fdopen(self._status_r, "rb") as f:
+            self._report = f.read()  # written last: the record half ran to its end
+        return int(self._report) if self._report not in (b"", b"-") else None
+
+    def failure(self) -> Optional[str]:
+        """Why the record half ended badly, or None.  A non-zero exit has had its own
+        message on stderr already (""), a signal has not."""
+        rc = self.proc.returncode
+        if self._report or rc == 0:
+            return None
+        if rc < 0:
+            return (f"the record half was killed by signal {-rc}; "
+                    "the output above covers what it had recorded")
+        return ""
+
+
+#: record_command's placeholder for the stream's fd, known once the pipe exists
+_STREAM_FD = "/dev/fd/STREAM"
+
+
 def _run_live(script: Script, report_args: list[str], record_args: list[str]) -> int:
     from scripthost.engine.session import Session
     from scripthost.langs.base import runtime_for
     from scripthost.cli import run_script_session
 
+    command = parse_record_args(list(record_args)).command
+    if command:
+        resolve_command(command)  # before trace_begin: a command that cannot run traces nothing
     runtime = runtime_for(str(script.path), report_args, script.language)
     with runtime:
         runtime.load()
-        exclude = [os.getpid()] + list(getattr(runtime, "helper_pids", lambda: [])())
-        cmd = record_command(script, record_args, to_stdout=True, exclude_pids=exclude)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, start_new_session=True)
-        interrupted = []
+        helpers = list(getattr(runtime, "helper_pids", lambda: [])())
+        become_subreaper()
+        cmd = record_command(script, record_args, output=_STREAM_FD,
+                             exclude_pids=[os.getpid()] + helpers)
+        half = _RecordHalf(cmd)
+        interrupted: list[int] = []
 
-        def on_sigint(signum: int, frame: object) -> None:
-            if interrupted:
+        def on_signal(signum: int, frame: object) -> None:
+            if interrupted and signum == signal.SIGINT:
                 raise KeyboardInterrupt
             interrupted.append(signum)
-            try:
-                proc.send_signal(signal.SIGINT)
-            except ProcessLookupError:
-                pass
+            half.signal(signum)  # the terminal may have told it already; telling twice is harmless
 
-        old = {s: signal.signal(s, on_sigint) for s in (signal.SIGINT, signal.SIGTERM)}
+        old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        fault: Optional[ScripthostError] = None
         try:
-            session = Session(proc.stdout)
+            session = Session(half.stream)
             session.fork_reader = False  # a reader forked now would not be left out of the trace
-            rc = run_script_session(session, runtime, str(script.path))
+            try:
+                run_script_session(session, runtime, str(script.path))
+            except StreamError as e:
+                fault = e
         finally:
             for s, h in old.items():
                 signal.signal(s, h)
-            _reap(proc)
-        status = proc.returncode
-        if status not in (0, None) and not interrupted:
-            if status < 0:
-                raise ScripthostError(f"the record half was killed by signal {-status}; "
-                                      "the summary above covers what it had recorded")
-            raise ScripthostError(f"the record half failed (exit {status}); see its message above")
-        return rc
-
-
-def _reap(proc: subprocess.Popen) -> None:
-    """Make sure the record half is gone (it disables its events on the way out)."""
-    if proc.stdout is not None:
-        proc.stdout.close()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            status = half.finish()
+            why = half.failure()
+            if why is not None:
+                stop_tree(os.getpid(), spare=helpers)  # what the record half could not stop
+    if why:
+        raise ScripthostError(why)
+    if why == "":
+        raise SystemExit(half.proc.returncode)  # the record half has said why
+    if fault is not None:
+        raise fault
+    return 0 if status is None else status
 
 
 def live_main(half: Optional[str], name: Optional[str], args: list[str], *,
@@ -163,14 +221,12 @@ def live_main(half: Optional[str], name: Optional[str], args: list[str], *,
     if name is None:
         raise ScripthostError(f"`scripthost trace {half}` needs a script name (see `scripthost trace -l`)")
     script = find_script(name)
-    if script.origin == "perf" and not os.environ.get("PERF_EXEC_PATH"):
-        # perf's scripts load perf's own helper libraries, as under `perf script`
-        os.environ["PERF_EXEC_PATH"] = str(script.path.parents[2])
     if half == "record":
         to_stdout = "-o" not in args and (_stdin_is_pipe() or not sys.stdout.isatty()) and \
             stat.S_ISFIFO(os.fstat(1).st_mode)
-        cmd = record_command(script, args, to_stdout=to_stdout)
-        return subprocess.call(cmd)
+        cmd = record_command(script, args, output="-" if to_stdout else None)
+        from scripthost.collect.record import record_main
+        return record_main(cmd[cmd.index("record") + 1:])
     if half == "report":
         inp, rest = _take_input(args)
         inp = inp or input_path or ("-" if _stdin_is_pipe() else "perf.data")

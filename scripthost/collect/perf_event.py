@@ -13,7 +13,7 @@ import struct
 from scripthost.engine.layouts import ATTR, ATTR_SIZE_VER7
 from scripthost.errors import ScripthostError
 
-__all__ = ["EventFd", "RingBuffer", "perf_event_open", "pack_attr", "permission_hint"]
+__all__ = ["EventFd", "OpenError", "RingBuffer", "perf_event_open", "pack_attr", "permission_hint"]
 
 _SYSCALL_NR = {"x86_64": 298, "aarch64": 241, "arm64": 241, "i686": 336, "i386": 336,
                "riscv64": 241, "ppc64le": 319, "s390x": 331}
@@ -42,6 +42,14 @@ def pack_attr(**fields: int) -> bytes:
     return ATTR.pack(*(values[n] for n in names))
 
 
+class OpenError(ScripthostError):
+    """perf_event_open refused an event; ``errno`` says why (the recorder may fall back)."""
+
+    def __init__(self, message: str, err: int) -> None:
+        super().__init__(message)
+        self.errno = err
+
+
 def permission_hint() -> str:
     try:
         level = open("/proc/sys/kernel/perf_event_paranoid").read().strip()
@@ -63,12 +71,12 @@ def perf_event_open(attr: bytes, pid: int, cpu: int, group_fd: int = -1,
     if fd < 0:
         err = ctypes.get_errno()
         if err in (errno.EACCES, errno.EPERM):
-            raise ScripthostError(permission_hint())
+            raise OpenError(permission_hint(), err)
         if err == errno.ESRCH:
-            raise ScripthostError(f"no such process {pid}")
+            raise OpenError(f"no such process {pid}", err)
         if err == errno.EMFILE:
-            raise ScripthostError("too many open files for all events and CPUs: raise `ulimit -n`")
-        raise ScripthostError(f"perf_event_open failed: {os.strerror(err)} (cpu {cpu}, pid {pid})")
+            raise OpenError("too many open files for all events and CPUs: raise `ulimit -n`", err)
+        raise OpenError(f"perf_event_open failed: {os.strerror(err)} (cpu {cpu}, pid {pid})", err)
     return fd
 
 

@@ -2,7 +2,7 @@
 pipe-mode stream, system-wide, per CPU, per process or for a command and its
 children.  The options mean what they mean to `perf record`.
 
-usage: scripthost record -e EVENT [-e ...] [--filter EXPR] [-a] [-C CPUS]
+usage: scripthost record [-e EVENT ...] [--filter EXPR] [-a] [-C CPUS]
                          [-p PID[,PID]] [-t TID] [-c PERIOD | -F FREQ] [-g] [-R]
                          [-m PAGES] [-o FILE|-] [-q] [--exclude-pid PID]
                          [--include-self] [-- COMMAND [ARGS...]]
@@ -10,8 +10,17 @@ usage: scripthost record -e EVENT [-e ...] [--filter EXPR] [-a] [-C CPUS]
 EVENT is a tracepoint (sys:event, globs allowed) or a sampled event: cpu-clock,
 task-clock, page-faults, context-switches, cpu-migrations, minor-faults,
 major-faults, cycles, instructions, cache-references, cache-misses, branches,
-branch-misses.  Sampled events run at -F 4000 Hz unless -c or -F says otherwise;
--g records callchains (frame pointers) for every event.
+branch-misses, with perf's modifiers (:u user only, :k kernel only).  Sampled
+events run at -F 4000 Hz unless -c or -F says otherwise; -g records callchains
+(frame pointers) for every event.  Without -e, cycles is sampled, or cpu-clock
+where the machine has no PMU; an unprivileged user gets the user-space part
+(cpu-clock:u), as with perf.
+
+With a command, only it and its children are traced, unless -a, -C, -p or -t
+say what to trace; then the command just bounds the recording.  The command
+keeps its terminal, stdin and stdout (stderr when the stream goes to stdout,
+as with perf), and its exit status is ours.  -p follows the processes'
+children; -t traces the given threads alone.
 
 By default the recorder leaves out tracepoint events of its own process (and of
 any --exclude-pid), so a live report does not count the tracer's own pipe writes.
@@ -19,6 +28,7 @@ any --exclude-pid), so a live report does not count the tracer's own pipe writes
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal
@@ -27,8 +37,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import BinaryIO, Optional
 
-from scripthost.collect.perf_event import EventFd, RingBuffer, pack_attr
+from scripthost.collect.perf_event import EventFd, OpenError, RingBuffer, pack_attr
 from scripthost.collect.tracefs import Tracepoint, resolve_events, tracing_data_blob
+from scripthost.collect.workload import Workload, become_subreaper, set_parent_death_signal
 from scripthost.collect.writer import StreamWriter
 from scripthost.engine.layouts import (
     AttrFlag as F, HARDWARE_EVENTS, SOFTWARE_EVENTS, SampleType as ST,
@@ -48,6 +59,44 @@ TP_SAMPLE_TYPE = ST.IP | ST.TID | ST.TIME | ST.CPU | ST.PERIOD | ST.RAW | ST.IDE
 DUMMY_SAMPLE_TYPE = ST.IP | ST.TID | ST.TIME | ST.CPU | ST.PERIOD | ST.IDENTIFIER
 READ_FORMAT = 4 | 16  # ID | LOST
 TRAILER = 32  # TID, TIME, CPU, IDENTIFIER
+#: perf record's event when none is given, and what it becomes without a PMU
+DEFAULT_EVENT = "cycles"
+NO_PMU_FALLBACK = "cpu-clock"
+#: errors that mean "this hardware event does not exist here" (perf then falls back)
+NO_SUCH_EVENT = (errno.ENOENT, errno.EOPNOTSUPP, errno.ENODEV, errno.ENXIO)
+#: the environment variable a live report half hands its record half: "PID,FD" (its own
+#: pid, for the parent-death signal, and the fd to write the command's exit status to)
+LIVE_PARENT_ENV = "SCRIPTHOST_LIVE_PARENT"
+_MODIFIERS = set("ukhpPGHS")
+
+
+@dataclass
+class SampledEvent:
+    """A PMU or software event to sample, by the name perf shows and its attr bits."""
+
+    name: str
+    type: int
+    config: int
+    exclude: int = 0
+
+    def user_only(self) -> "SampledEvent":
+        """This event without its kernel part (perf's fallback for unprivileged users)."""
+        base, _, mods = self.name.partition(":")
+        return SampledEvent(f"{base}:{mods.replace('k', '') or ''}u".replace("uu", "u"), self.type,
+                            self.config, (self.exclude | F.EXCLUDE_KERNEL | F.EXCLUDE_HV) & ~F.EXCLUDE_USER)
+
+
+def sampled_event(spec: str) -> Optional[SampledEvent]:
+    """``cpu-clock``, ``cycles:u``, ...: a sampled event, or None when ``spec`` is not one."""
+    base, _, mods = spec.partition(":")
+    if base not in SAMPLED_EVENTS or set(mods) - _MODIFIERS:
+        return None
+    etype, config = SAMPLED_EVENTS[base]
+    exclude = 0
+    if set(mods) & set("ukh"):
+        exclude = ((0 if "u" in mods else F.EXCLUDE_USER) | (0 if "k" in mods else F.EXCLUDE_KERNEL)
+                   | (0 if "h" in mods else F.EXCLUDE_HV))
+    return SampledEvent(spec, etype, config, exclude)
 
 
 @dataclass
@@ -148,7 +197,7 @@ def parse_record_args(argv: list[str]) -> RecordOptions:
     except ValueError as e:
         raise UsageError(f"bad number in options: {e}") from None
     if not o.events:
-        raise UsageError(f"no events: give at least one -e SYS:EVENT\n{__doc__}")
+        o.events = [DEFAULT_EVENT]
     if o.pages < 1 or o.pages & (o.pages - 1):
         raise UsageError("-m takes a power of two (pages per CPU)")
     return o
@@ -161,20 +210,28 @@ def _online_cpus() -> list[int]:
         return list(range(os.cpu_count() or 1))
 
 
+def _threads(pid: int) -> list[int]:
+    try:
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        raise ScripthostError(f"no such process {pid}") from None
+
+
 class Recorder:
     """One recording: opens the events, drains the rings, writes the stream.
 
-    Use as a context manager; everything opened is closed on exit.
+    Use as a context manager; everything opened is closed on exit, and a command
+    still running is stopped with everything it started.
     """
 
     def __init__(self, opts: RecordOptions) -> None:
         self.o = opts
-        self.sampled = [e for e in opts.events if e in SAMPLED_EVENTS]
-        self.tps: list[Tracepoint] = resolve_events([e for e in opts.events if e not in SAMPLED_EVENTS])
+        self.sampled = [ev for ev in map(sampled_event, opts.events) if ev is not None]
+        self.tps: list[Tracepoint] = resolve_events([e for e in opts.events if sampled_event(e) is None])
         self.fds: list[EventFd] = []
         self.rings: list[RingBuffer] = []
-        self.child: Optional[int] = None
-        self._go_w: Optional[int] = None
+        self.workload: Optional[Workload] = None
+        self.stopped_early = False
         self.lost = 0
 
     def __enter__(self) -> "Recorder":
@@ -191,55 +248,39 @@ class Recorder:
         for ev in self.fds:
             ev.close()
         self.fds, self.rings = [], []
-        if self.child is not None:
-            try:
-                os.kill(self.child, signal.SIGKILL)
-                os.waitpid(self.child, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-            self.child = None
+        if self.workload is not None and self.workload.status is None or self.stopped_early:
+            if self.workload is not None:
+                self.workload.stop(leftovers=True)
 
-    def _fork_command(self) -> int:
-        """Fork the command stopped before exec; `_start_command` lets it go."""
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.close(w)
-                os.read(r, 1)
-                os.execvp(self.o.command[0], self.o.command)
-            except OSError as e:
-                sys.stderr.write(f"scripthost record: cannot run {self.o.command[0]}: {e.strerror}\n")
-            os._exit(127)
-        os.close(r)
-        self._go_w = w
-        return pid
-
-    def _start_command(self) -> None:
-        if self._go_w is not None:
-            os.write(self._go_w, b"x")
-            os.close(self._go_w)
-            self._go_w = None
+    @property
+    def follows_command(self) -> bool:
+        """Whether the events are the command's own (else the command bounds the recording)."""
+        o = self.o
+        return bool(o.command) and not (o.system_wide or o.cpus or o.pids or o.tids)
 
     def _targets(self) -> list[tuple[int, int]]:
-        """(pid, cpu) pairs to open each event on."""
+        """(pid, cpu) pairs to open each event on, as perf record opens them."""
         cpus = self.o.cpus or _online_cpus()
-        if self.o.command and not self.o.system_wide:
-            self.child = self._fork_command()
-            return [(self.child, c) for c in cpus]
+        if self.o.command:
+            self.workload = Workload(self.o.command, stdout_to_stderr=self._stream_on_stdout)
+        if self.follows_command:
+            assert self.workload is not None
+            return [(self.workload.pid, c) for c in cpus]
         if self.o.tids:
             return [(t, -1) for t in self.o.tids]
         if self.o.pids:
-            tids = []
-            for p in self.o.pids:
-                try:
-                    tids += [int(t) for t in os.listdir(f"/proc/{p}/task")]
-                except OSError:
-                    raise ScripthostError(f"no such process {p}") from None
-            return [(t, -1) for t in tids]
-        if self.o.command:
-            self.child = self._fork_command()
+            return [(t, c) for p in self.o.pids for t in _threads(p) for c in cpus]
         return [(-1, c) for c in cpus]
+
+    @property
+    def _stream_on_stdout(self) -> bool:
+        if self.o.output == "-":
+            return True
+        try:
+            out, std = os.stat(self.o.output), os.fstat(1)
+        except OSError:
+            return False
+        return (out.st_dev, out.st_ino) == (std.st_dev, std.st_ino)
 
     def _filter(self, index: int) -> str:
         parts = []
@@ -251,43 +292,79 @@ class Recorder:
         parts += [f"common_pid != {p}" for p in excl]
         return " && ".join(parts)
 
+    def _attr_fields(self, flags: int, watermark: int) -> list[dict]:
+        """The pack_attr fields of every event, tracepoints first, the tracking dummy last."""
+        chain = ST.CALLCHAIN if self.o.callchain else 0
+        out = [dict(type=2, config=tp.id, sample_period=self.o.period, sample_type=TP_SAMPLE_TYPE | chain,
+                    read_format=READ_FORMAT, flags=flags, wakeup=watermark) for tp in self.tps]
+        freq = self.o.freq if self.o.freq is not None else (None if self.o.period > 1 else DEFAULT_FREQ)
+        for ev in self.sampled:
+            out.append(dict(type=ev.type, config=ev.config, sample_period=freq if freq else self.o.period,
+                            sample_type=SAMPLED_SAMPLE_TYPE | chain, read_format=READ_FORMAT,
+                            flags=flags | ev.exclude | (F.FREQ if freq else 0), wakeup=watermark))
+        track = flags | F.COMM | F.TASK | F.COMM_EXEC
+        if self.wants_maps:
+            track |= F.MMAP | F.MMAP2
+        out.append(dict(type=1, config=9, sample_period=1, sample_type=DUMMY_SAMPLE_TYPE,
+                        read_format=READ_FORMAT, flags=track, wakeup=watermark))
+        return out
+
+    def _fall_back(self, k: int, fields: dict, err: OpenError) -> bool:
+        """perf's fallbacks for a refused sampled event: cpu-clock for a missing PMU, the
+        user-space part for an unprivileged user.  True when ``fields`` changed."""
+        s = k - len(self.tps)
+        if s >= len(self.sampled):  # the tracking dummy
+            if err.errno in (errno.EACCES, errno.EPERM) and not fields["flags"] & F.EXCLUDE_KERNEL:
+                fields["flags"] |= F.EXCLUDE_KERNEL | F.EXCLUDE_HV
+                return True
+            return False
+        if s < 0:
+            return False
+        ev = self.sampled[s]
+        if err.errno in NO_SUCH_EVENT and (ev.type, ev.config) == SAMPLED_EVENTS[DEFAULT_EVENT]:
+            mods = ev.name.partition(":")[2]
+            fb = sampled_event(NO_PMU_FALLBACK + (":" + mods if mods else ""))
+            assert fb is not None
+            self.sampled[s] = fb
+        elif err.errno in (errno.EACCES, errno.EPERM) and not ev.exclude & F.EXCLUDE_KERNEL:
+            self.sampled[s] = ev.user_only()
+        else:
+            return False
+        ev = self.sampled[s]
+        fields.update(type=ev.type, config=ev.config,
+                      flags=(fields["flags"] & ~(F.EXCLUDE_USER | F.EXCLUDE_KERNEL | F.EXCLUDE_HV)) | ev.exclude)
+        return True
+
     def open(self) -> None:
         targets = self._targets()
         per_task = targets[0][0] != -1
         flags = F.DISABLED | F.SAMPLE_ID_ALL | F.EXCLUDE_GUEST | F.WATERMARK
-        if per_task and self.o.command and not self.o.system_wide:
-            flags |= F.INHERIT | F.ENABLE_ON_EXEC
-        elif not per_task:
-            flags |= F.INHERIT
+        if not self.o.tids:
+            flags |= F.INHERIT  # perf follows children everywhere but with -t
+        if self.follows_command:
+            flags |= F.ENABLE_ON_EXEC
         watermark = max(mmap_page() * self.o.pages // 4, 4096)
-        self.attrs: list[bytes] = []
-        chain = ST.CALLCHAIN if self.o.callchain else 0
-        for tp in self.tps:
-            self.attrs.append(pack_attr(type=2, config=tp.id, sample_period=self.o.period,
-                                        sample_type=TP_SAMPLE_TYPE | chain, read_format=READ_FORMAT,
-                                        flags=flags, wakeup=watermark))
-        for name in self.sampled:
-            etype, config = SAMPLED_EVENTS[name]
-            freq = self.o.freq if self.o.freq is not None else (None if self.o.period > 1 else DEFAULT_FREQ)
-            self.attrs.append(pack_attr(type=etype, config=config,
-                                        sample_period=freq if freq else self.o.period,
-                                        sample_type=SAMPLED_SAMPLE_TYPE | chain, read_format=READ_FORMAT,
-                                        flags=flags | (F.FREQ if freq else 0), wakeup=watermark))
-        track = flags | F.COMM | F.TASK | F.COMM_EXEC
-        if self.wants_maps:
-            track |= F.MMAP | F.MMAP2
-        self.attrs.append(pack_attr(type=1, config=9, sample_period=1, sample_type=DUMMY_SAMPLE_TYPE,
-                                    read_format=READ_FORMAT, flags=track, wakeup=watermark))
+        fields = self._attr_fields(flags, watermark)
+        self.attrs: list[bytes] = [pack_attr(**f) for f in fields]
         self.ids: list[list[int]] = [[] for _ in self.attrs]
         rings: dict[tuple[int, int], EventFd] = {}
         for pid, cpu in targets:
-            for k, attr in enumerate(self.attrs):
+            for k in range(len(self.attrs)):
                 try:
-                    ev = EventFd(attr, pid, cpu)
-                except ScripthostError as e:
-                    if per_task and "no such process" in str(e):
+                    ev = EventFd(self.attrs[k], pid, cpu)
+                except OpenError as e:
+                    if per_task and e.errno == errno.ESRCH:
                         continue  # a thread that exited meanwhile
-                    raise
+                    if self.ids[k] or not self._fall_back(k, fields[k], e):
+                        raise
+                    self.attrs[k] = pack_attr(**fields[k])
+                    try:
+                        ev = EventFd(self.attrs[k], pid, cpu)
+                    except OpenError as e2:
+                        if not self._fall_back(k, fields[k], e2):
+                            raise
+                        self.attrs[k] = pack_attr(**fields[k])
+                        ev = EventFd(self.attrs[k], pid, cpu)
                 self.fds.append(ev)
                 self.ids[k].append(ev.id)
                 if k < len(self.tps):
@@ -309,12 +386,33 @@ class Recorder:
         return bool(self.sampled) or self.o.callchain
 
     def names(self) -> list[str]:
-        return [tp.full_name for tp in self.tps] + list(self.sampled) + ["dummy:HG"]
+        return [tp.full_name for tp in self.tps] + [ev.name for ev in self.sampled] + ["dummy:HG"]
 
-    def run(self, out: BinaryIO, stop: Optional[threading.Event] = None) -> int:
-        """Record until stopped, the command exits, or the output closes; 0 on success."""
+    def run(self, out: BinaryIO, stop: Optional[threading.Event] = None) -> Optional[int]:
+        """Record until stopped, the command exits, or the output closes.
+
+        Returns the command's exit status (os.waitstatus_to_exitcode), None without one.
+        """
         self.open()
         w = StreamWriter(out, TRAILER)
+        try:
+            self._write_header(w)
+            if self.follows_command:
+                pass  # enabled by the command's exec
+            else:
+                for ev in self.fds:
+                    ev.enable()
+            if self.workload is not None:
+                self.workload.start()
+            self._record(w, stop)
+            w.flush()
+        except BrokenPipeError:
+            self.stopped_early = True  # nobody reads the stream any more
+        finally:
+            self.close()
+        return None if self.workload is None else self.workload.status
+
+    def _write_header(self, w: StreamWriter) -> None:
         w.header()
         for attr, ids in zip(self.attrs, self.ids):
             w.attr(attr, ids)
@@ -327,51 +425,36 @@ class Recorder:
         w.existing_tasks()
         if self.wants_maps:
             w.kernel_map()
-            if self.o.system_wide or not self.o.command:
+            if not self.follows_command:
                 w.existing_maps(self.o.pids or None)
         w.finished_init()
         w.flush()
-        for ev in self.fds:
-            if not (self.o.command and self.child is not None and not self.o.system_wide):
-                ev.enable()
-        self._start_command()
+
+    def _record(self, w: StreamWriter, stop: Optional[threading.Event]) -> None:
         poller = select.poll()
         for r in self.rings:
             poller.register(r.fd, select.POLLIN)
-        status = 0
-        try:
-            while True:
-                done = stop is not None and stop.is_set()
-                targets = self.o.pids or self.o.tids
-                if targets and not any(os.path.exists(f"/proc/{t}") for t in targets):
-                    done = True  # every traced process has exited, as perf record -p stops
-                if self.child is not None:
-                    pid, st = os.waitpid(self.child, os.WNOHANG)
-                    if pid:
-                        self.child = None
-                        status = os.waitstatus_to_exitcode(st)
-                        done = True
-                if done:
-                    for ev in self.fds:
-                        ev.disable()
-                if self._drain(w) and not done:
-                    continue
-                if done:
-                    self._drain(w)
-                    break
-                try:
-                    poller.poll(100)
-                except InterruptedError:
-                    pass
-        except BrokenPipeError:
-            return 0
-        finally:
-            self.close()
-        try:
-            w.flush()
-        except BrokenPipeError:
-            pass
-        return 0 if status >= 0 else 0
+        targets = self.o.pids or self.o.tids
+        while True:
+            done = stop is not None and stop.is_set()
+            if done:
+                self.stopped_early = True
+            if targets and not any(os.path.exists(f"/proc/{t}") for t in targets):
+                done = True  # every traced process has exited, as perf record -p stops
+            if self.workload is not None and self.workload.poll() is not None:
+                done = True
+            if done:
+                for ev in self.fds:
+                    ev.disable()
+            if self._drain(w) and not done:
+                continue
+            if done:
+                self._drain(w)
+                return
+            try:
+                poller.poll(100)
+            except InterruptedError:
+                pass
 
     def _drain(self, w: StreamWriter) -> bool:
         """Read every ring once; write what was read and a FINISHED_ROUND."""
@@ -390,7 +473,34 @@ def mmap_page() -> int:
     return _m.PAGESIZE
 
 
+def _open_output(path: str) -> BinaryIO:
+    """The stream's file: stdout for '-', an inherited fd for /dev/fd/N (live mode's pipe)."""
+    if path == "-":
+        return os.fdopen(os.dup(1), "wb", buffering=1 << 20)
+    if path.startswith("/dev/fd/") and path[8:].isdigit():
+        fd = int(path[8:])
+        os.set_inheritable(fd, False)  # the command must not hold the report half's pipe
+        return os.fdopen(fd, "wb", buffering=1 << 20)
+    try:
+        return open(path, "wb", buffering=1 << 20)
+    except OSError as e:
+        raise ScripthostError(f"cannot write {path}: {e.strerror}") from None
+
+
+def _live_parent() -> Optional[int]:
+    """In a live run's record half: arm the parent-death signal; the status fd, else None."""
+    spec = os.environ.pop(LIVE_PARENT_ENV, "")
+    if not spec:
+        return None
+    parent, fd = (int(x) for x in spec.split(","))
+    set_parent_death_signal(signal.SIGTERM, parent)
+    os.set_inheritable(fd, False)
+    return fd
+
+
 def record_main(argv: list[str]) -> int:
+    """`scripthost record`: its exit status is the command's, as perf record's is."""
+    status_fd = _live_parent()
     opts = parse_record_args(argv)
     stop = threading.Event()
 
@@ -398,26 +508,20 @@ def record_main(argv: list[str]) -> int:
         stop.set()
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, on_signal)
-    if opts.output == "-":
-        out: BinaryIO = os.fdopen(os.dup(1), "wb", buffering=1 << 20)
-    else:
+    if opts.command:
+        become_subreaper()  # the command's orphans stay ours, to be stopped with it
+    with Recorder(opts) as rec:
+        out = _open_output(opts.output)
         try:
-            out = open(opts.output, "wb", buffering=1 << 20)
-        except OSError as e:
-            raise ScripthostError(f"cannot write {opts.output}: {e.strerror}") from None
-    try:
-        with Recorder(opts) as rec:
-            rc = rec.run(out, stop)
-    finally:
-        try:
-            out.close()
-        except BrokenPipeError:
-            pass
+            status = rec.run(out, stop)
+        finally:
+            try:
+                out.close()
+            except BrokenPipeError:
+                pass
+    if status_fd is not None:
+        os.write(status_fd, b"-" if status is None else str(status).encode())
+        os.close(status_fd)
     if not opts.quiet and opts.output != "-":
         sys.stderr.write(f"[ scripthost record: wrote {opts.output} ]\n")
-    return rc
-
-
-if __name__ == "__main__":
-    from scripthost.cli import main
-    sys.exit(main(["record"] + sys.argv[1:]))
+    return 0 if status is None else status

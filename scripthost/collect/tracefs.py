@@ -60,6 +60,8 @@ def _read(path: str) -> bytes:
 
 def resolve_events(specs: list[str]) -> list[Tracepoint]:
     """`sys:event` specs (globs allowed in both parts) to tracepoints, in spec order."""
+    if not specs:
+        return []  # sampled events alone need no tracefs
     root = os.path.join(tracefs_root(), "events")
     out: list[Tracepoint] = []
     seen = set()
