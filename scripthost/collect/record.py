@@ -39,7 +39,7 @@ from typing import BinaryIO, Optional
 
 from scripthost.collect.perf_event import EventFd, OpenError, RingBuffer, pack_attr
 from scripthost.collect.tracefs import Tracepoint, resolve_events, tracing_data_blob
-from scripthost.collect.workload import Workload, become_subreaper, set_parent_death_signal
+from scripthost.collect.workload import Workload, become_subreaper, resolve_command, set_parent_death_signal
 from scripthost.collect.writer import StreamWriter
 from scripthost.engine.layouts import (
     AttrFlag as F, HARDWARE_EVENTS, SOFTWARE_EVENTS, SampleType as ST,
@@ -210,6 +210,15 @@ def _online_cpus() -> list[int]:
         return list(range(os.cpu_count() or 1))
 
 
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie has exited: its parent has yet to reap it)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
 def _threads(pid: int) -> list[int]:
     try:
         return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
@@ -226,6 +235,8 @@ class Recorder:
 
     def __init__(self, opts: RecordOptions) -> None:
         self.o = opts
+        if opts.command:
+            resolve_command(opts.command)  # before anything is opened or written
         self.sampled = [ev for ev in map(sampled_event, opts.events) if ev is not None]
         self.tps: list[Tracepoint] = resolve_events([e for e in opts.events if sampled_event(e) is None])
         self.fds: list[EventFd] = []
@@ -439,7 +450,7 @@ class Recorder:
             done = stop is not None and stop.is_set()
             if done:
                 self.stopped_early = True
-            if targets and not any(os.path.exists(f"/proc/{t}") for t in targets):
+            if targets and not any(map(_alive, targets)):
                 done = True  # every traced process has exited, as perf record -p stops
             if self.workload is not None and self.workload.poll() is not None:
                 done = True
