@@ -114,7 +114,9 @@ def perf_exec_path() -> Optional[Path]:
     if perf is None:
         return None
     try:
-        out = subprocess.run([perf, "--exec-path"], capture_output=True, text=True, timeout=10).stdout.strip()
+        env = {k: v for k, v in os.environ.items() if k != "PERF_EXEC_PATH"}  # perf echoes it
+        out = subprocess.run([perf, "--exec-path"], capture_output=True, text=True, timeout=10,
+                             env=env).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     p = Path(out)

@@ -44,6 +44,33 @@ def _printable(b: bytes) -> bool:
     return True
 
 
+def _own_module(e: ModuleNotFoundError) -> bool:
+    """Whether the missing module is one the script's own directory was to hold."""
+    return e.name is not None and e.name.split(".")[0] in ("perf_trace_context", "Core", "Util",
+                                                          "EventClass")
+
+
+class _PerfLibFinder:
+    """The last resort for a script's imports: perf's own Perf-Trace-Util library, for the
+    modules ours does not replace (SchedGui, used by sched-migration.py)."""
+
+    _dirs: Optional[list[str]] = None
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if path is not None:
+            return None
+        if self._dirs is None:
+            type(self)._dirs = []  # the imports below may ask us again (subprocess tries msvcrt)
+            from scripthost.library import perf_exec_path
+            root = perf_exec_path()
+            lib = root / "scripts" / "python" / "Perf-Trace-Util" / "lib" / "Perf" / "Trace" if root else None
+            type(self)._dirs = [str(lib)] if lib is not None and lib.is_dir() else []
+        if not self._dirs:
+            return None
+        import importlib.machinery
+        return importlib.machinery.PathFinder.find_spec(name, self._dirs)
+
+
 class _StringField:
     """A char-array field: str while printable, bytearray forever after the first miss."""
 
@@ -197,6 +224,8 @@ class PythonRuntime(Runtime):
         self.globals = main.__dict__
         sys.argv = [path] + self.args
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+        if not any(isinstance(f, _PerfLibFinder) for f in sys.meta_path):
+            sys.meta_path.append(_PerfLibFinder())
         self._uses_script_context = b"perf_script_context" in source
         try:
             code = compile(source, path, "exec")
@@ -205,6 +234,13 @@ class PythonRuntime(Runtime):
             raise
         except KeyboardInterrupt:
             raise
+        except ImportError as e:  # what the script needs is missing here: one line says what
+            if isinstance(e, ModuleNotFoundError) and _own_module(e):
+                print_script_traceback(e)
+                raise ScriptError(f"error running python script {path}", 255) from None
+            need = (f"it needs the Python module {e.name!r}, which is not installed"
+                    if isinstance(e, ModuleNotFoundError) and e.name else str(e))
+            raise ScriptError(f"{os.path.basename(path)} cannot run here: {need}", 255) from None
         except BaseException as e:
             print_script_traceback(e)
             raise ScriptError(f"error running python script {path}", 255) from None
