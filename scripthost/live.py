@@ -195,7 +195,6 @@ def _run_live(script: Script, report_args: list[str], record_args: list[str]) ->
         fault: Optional[ScripthostError] = None
         try:
             session = Session(half.stream)
-            session.fork_reader = False  # a reader forked now would not be left out of the trace
             try:
                 run_script_session(session, runtime, str(script.path))
             except StreamError as e:

@@ -2,8 +2,7 @@
 
 perf queues timed records; at each FINISHED_ROUND it sorts the queue (stably) and
 delivers every record up to the largest time seen by the end of the previous round.
-The engine settles many rounds at once and replays them one by one only when a
-round holds an event older than the previous round's limit; these streams (per-CPU
+The native core settles the rounds read so far in one call; these streams (per-CPU
 buffers read in turns, with late events mixed in, cut into chunks at random
 places) check that the result is perf's, order and out-of-order count alike.
 """
@@ -115,12 +114,9 @@ def _cpu_rounds(rng: random.Random, ncpu: int, rounds: int, late: float) -> list
     return events
 
 
-@pytest.mark.parametrize("forked", ["0", "1"], ids=["inline", "forked"])
 @pytest.mark.parametrize("with_id", [True, False], ids=["identifier", "no-id"])
 @pytest.mark.parametrize("seed", range(40))
-def test_order_and_out_of_order_count_are_perfs(seed: int, with_id: bool, forked: str,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SCRIPTHOST_FORK_READER", forked)
+def test_order_and_out_of_order_count_are_perfs(seed: int, with_id: bool) -> None:
     rng = random.Random(seed)
     events = _cpu_rounds(rng, rng.randint(1, 4), rng.randint(1, 300), [0.0, 0.002, 0.05][seed % 3])
     data = _stream(events, with_id)
@@ -142,12 +138,10 @@ def test_equal_times_keep_arrival_order_across_rounds() -> None:
     assert (rec.order, session.stats.out_of_order) == _perf_order(events)
 
 
-@pytest.mark.parametrize("forked", ["0", "1"], ids=["inline", "forked"])
 @pytest.mark.parametrize("seed", range(12))
-def test_file_mode_order_either_reader(seed: int, forked: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """perf.data files read in small chunks, inline and by the forked reader (where
-    chunks are let go of while events from them are still queued)."""
-    monkeypatch.setenv("SCRIPTHOST_FORK_READER", forked)
+def test_file_mode_order(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """perf.data files read in small chunks (chunks are let go of while events from
+    them are still queued)."""
     monkeypatch.setattr(source, "CHUNK", 700)
     rng = random.Random(seed)
     events = _cpu_rounds(rng, rng.randint(1, 4), rng.randint(50, 300), [0.0, 0.002, 0.05][seed % 3])
@@ -155,3 +149,33 @@ def test_file_mode_order_either_reader(seed: int, forked: str, monkeypatch: pyte
     rec = _Recorder()
     session.run(rec)
     assert (rec.order, session.stats.out_of_order) == _perf_order(events)
+
+
+def test_perfs_documented_example() -> None:
+    """The example in perf's comment on FINISHED_ROUND (util/session.c): two CPUs, three
+    passes; pass n+1 flushes what is below 4 (pass n's largest time), pass n+2 what is
+    below 7, the end the rest.  Each pass arrives as its own chunk, so the session settles
+    after each and the deliveries show where each flush ended."""
+    passes = [[1, 2, 2, 3, 4], [3, 4, 5, 5, 6, 7], [6, 7, 8, 9, 10]]
+    events = [t for p in passes for t in p + ["round"]]
+    data = _stream(events)
+    head = len(_stream([]))
+    sample = _WITH_ID.size
+    cuts = [head]
+    for p in passes:
+        cuts.append(cuts[-1] + len(p) * sample + len(_ROUND))
+    chunks = [data[a:b] for a, b in zip([0] + cuts, cuts)]
+
+    class Flushes(_Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.flushes: list[list[int]] = []
+
+        def delivered(self) -> None:
+            self.flushes.append(self.order[sum(map(len, self.flushes)):])
+
+    rec = Flushes()
+    session = Session(iter(chunks))
+    session.run(rec)
+    assert [[events[n] for n in f] for f in rec.flushes] == [[1, 2, 2, 3, 3, 4, 4], [5, 5, 6, 6, 7, 7], [8, 9, 10]]
+    assert session.stats.out_of_order == 0

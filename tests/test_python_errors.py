@@ -38,7 +38,10 @@ def test_sys_exit_in_a_handler_exits_with_its_code(tmp_path: Path) -> None:
 
 def test_top_level_error_and_missing_script(tmp_path: Path) -> None:
     r = _run(tmp_path, "import nosuchmodule_xyz\n")
-    assert r.returncode == 255 and b"ModuleNotFoundError" in r.stderr and b"error running python script" in r.stderr
+    assert (r.returncode, r.stderr) == (255, b"scripthost: s.py cannot run here: it needs the Python module "
+                                             b"'nosuchmodule_xyz', which is not installed\n")
+    r = _run(tmp_path, "import os\nos.no_such_name\n")
+    assert r.returncode == 255 and b"AttributeError" in r.stderr and b"error running python script" in r.stderr
     m = scripthost("trace", "-i", REC, "-s", str(tmp_path / "missing.py"))
     assert m.returncode != 0 and m.stderr.count(b"\n") == 1 and b"no such file" in m.stderr
 

@@ -55,8 +55,6 @@ def _where(loc: Any) -> str:
 class DefaultPrinter(Consumer):
     """Prints every sample like `perf script` with no options."""
 
-    prints_only = True
-
     def __init__(self, out: TextIO, *, nanoseconds: bool = False) -> None:
         self.out = out
         self.ns = nanoseconds

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, Callable, Iterator, Optional
 
+from scripthost.engine._core import Framer
 from scripthost.engine.attrs import S_CALLCHAIN, S_PID, Evsel
 from scripthost.engine.machine import Location, Machine
 from scripthost.engine.layouts import (
@@ -38,6 +39,8 @@ from scripthost.errors import StreamError
 __all__ = ["Consumer", "Session", "SessionStats"]
 
 _time_key = itemgetter(0)
+# what Framer.frame stopped at
+_END, _OTHER, _BAD_SIZE, _SHORT_SAMPLE, _NO_EVSEL = range(5)
 _evsel_of = itemgetter(3)  # of a sample's queue item; other items hold None last
 # Allocations between the cyclic collector's young-generation passes while events flow.
 # Every queued event is a tuple the collector tracks, so at Python's default (700) it walks
@@ -55,11 +58,6 @@ class Consumer:
 
     #: seconds of stream time between `tick` calls; 0 turns the hook off
     interval_ns: int = 0
-    #: whether the input may be read in a second process (engine.forked_reader)
-    fork_reader: bool = True
-    #: the handlers only print each event to ``self.out``, from the event and the session's
-    #: bookkeeping alone: the second process may print some batches itself and send the text
-    prints_only: bool = False
 
     def begin(self, session: "Session") -> None:
         """Before the first event is delivered (perf runs trace_begin here)."""
@@ -67,6 +65,13 @@ class Consumer:
     def handler(self, evsel: Evsel) -> Optional[Callable[[tuple], Any]]:
         """Asked once per evsel at its first sample: a callable taking the queue item
         ``(time, pos, buf, evsel)`` (``evsel.parse(buf, pos)`` gives the sample tuple), or None."""
+        return None
+
+    def plan(self, evsel: Evsel) -> Optional[tuple]:
+        """Optionally, asked once per evsel at its first sample instead of `handler`: a
+        handler the native core calls itself, with the arguments it builds (see
+        `_core.Framer.set_planner`), or None to get queue items as usual.  Plans are
+        not used while samples read counters, with `interval_ns`, or a batch handler."""
         return None
 
     def lost(self, kind: str, count: int) -> None:
@@ -161,11 +166,10 @@ class Session:
         #: start of the kernel image map ([kernel.kallsyms]_text MMAP), once seen
         self.stats = SessionStats()
         self.stopped = False
-        #: whether `run` may read in a second process (engine.forked_reader); live mode says
-        #: no: its recorder leaves out the tracer's own processes, known before it starts
-        self.fork_reader = True
 
         self._id_pos: Optional[int] = None
+        #: the native core: framing, ordering, and the handlers it calls itself
+        self._framer = Framer(R.SAMPLE, R.FINISHED_ROUND)
         #: splits samples that read counters, once an event samples them
         self._read_groups: Optional[ReadSplitter] = None
         self._names_by_id: dict[int, str] = {}
@@ -188,6 +192,7 @@ class Session:
         self._id_pos = None
         if reads_counters(ev) and self._read_groups is None:
             self._read_groups = ReadSplitter(self.id2evsel, self.stats)
+            self._framer.set_planner(None)  # each sample is split into one event per counter first
         if ids and ids[0] in self._names_by_id:
             ev.name = self._names_by_id[ids[0]]
         if self.tracing is not None and ev.is_tracepoint:
@@ -254,23 +259,6 @@ class Session:
         import platform
         return platform.machine()
 
-    def _fast_path(self) -> tuple[Optional[Callable], int, int, bool]:
-        """(unpack of type, size, identifier, time; the largest sample min size; bytes
-        it reads; False) when every evsel puts IDENTIFIER first and TIME at one offset;
-        (unpack of type, size, time; ...; True) for one evsel without ids.
-        Otherwise the fast loops are disabled by a width no buffer has."""
-        evs = self.evsels
-        if not evs or len({e.time_off for e in evs}) != 1 or not evs[0].time_off:
-            return None, 0, 1 << 62, False
-        toff = evs[0].time_off
-        if self._locate_id() == 8:
-            s = struct.Struct(f"<I2xHQ{toff - 16}xQ" if toff > 16 else "<I2xHQQ")
-            return s.unpack_from, max(e.min_size for e in evs), s.size, False
-        if self._locate_id() == -1 and len(evs) == 1:
-            s = struct.Struct(f"<I2xH{toff - 8}xQ" if toff > 8 else "<I2xHQ")
-            return s.unpack_from, evs[0].min_size, s.size, True
-        return None, 0, 1 << 62, False
-
     def _locate_id(self) -> int:
         """Byte offset (from the record start) of the id that picks a sample's evsel, or -1."""
         if self._id_pos is None:
@@ -294,8 +282,7 @@ class Session:
     # -- the main loop ---------------------------------------------------------------
 
     def run(self, consumer: Consumer) -> None:
-        """Read the whole input, delivering events to ``consumer``; it is read and ordered
-        in a second process where that helps (engine.forked_reader).
+        """Read the whole input, delivering events to ``consumer``.
 
         A stream fault still delivers every event decoded before it and runs
         ``consumer.end`` before the StreamError propagates.
@@ -309,30 +296,17 @@ class Session:
         self._runs = _RunHandlers(consumer, handlers)
         self._consumer = consumer
         self._batch: Optional[Callable[[list], Any]] = None
-        self._pending: list[tuple] = []
-        self._bounds: list[int] = []  # len(_pending) at each FINISHED_ROUND not yet settled
-        self._base = 0                # _pending[:_base]: queued by settled rounds, sorted
-        self._next_flush = 0
-        self._last_limit = 0
-        self._last_delivered = 0
         self._next_tick = 0
-        from scripthost.engine import forked_reader
-        # forked before trace_begin: a script may start threads there, and a process
-        # with threads is not safe to fork
-        reader = forked_reader.start(self)
-        try:
-            consumer.begin(self)
-            self._batch = consumer.batch_handler(self)
-        except BaseException:
-            if reader is not None:
-                reader.close()
-            raise
+        self._counted = (0, 0, 0)  # the framer's counters already in self.stats
+        self._set_layout()
+        consumer.begin(self)
+        self._batch = consumer.batch_handler(self)
+        if self._batch is None and not consumer.interval_ns and self._read_groups is None \
+                and type(consumer).plan is not Consumer.plan:
+            self._framer.set_planner(consumer.plan)
         error: Optional[BaseException] = None
         try:
-            if reader is not None:
-                reader.run()
-            else:
-                self._read_loop()
+            self._read_loop()
         except StreamError as e:
             error = e
         except KeyboardInterrupt:
@@ -341,14 +315,15 @@ class Session:
                 self._settle()  # what perf had delivered by now
             except KeyboardInterrupt:
                 pass
-            self._pending.clear()
+            self._framer.clear()
         if not self.stopped:
             try:
-                self._flush(None)
+                self._flush()
             except StreamError as e:
                 error = error or e
             except KeyboardInterrupt:
                 self.stopped = True
+        self.stats.out_of_order = self._framer.out_of_order
         self.print_warnings(sys.stderr)
         consumer.end(self)
         if error is not None:
@@ -358,122 +333,42 @@ class Session:
         """Ask the read loop to end (drops what is still queued, like perf on SIGINT)."""
         self.stopped = True
 
+    def _set_layout(self) -> None:
+        """Tell the framer where each evsel's samples hold their id and time."""
+        self._framer.set_layout(self._locate_id(),
+                                [(ev, ev.time_off, ev.min_size) for ev in self.evsels],
+                                [(i, ev.index) for i, ev in self.id2evsel.items()])
+
     def _read_loop(self) -> None:
         src = self.rec.source
         data_end = self.rec.data_end
-        stats = self.stats
-        append = self._pending.append
-        unpack_hdr = EVENT_HEADER.unpack_from
-        id2evsel = self.id2evsel
-        u64 = U64.unpack_from
-        bound = self._bounds.append
-        ROUND = int(R.FINISHED_ROUND)
-        pending = self._pending
-        nrec = 0
-        nsamp = 0
+        framer = self._framer
+        frame = framer.frame
         try:
             while not self.stopped:
                 buf = src.buf
-                pos = src.pos
                 end = len(buf)
                 if data_end is not None:
                     end = min(end, data_end - src.offset)
-                id_pos = self._locate_id()
-                only = self.evsels[0] if len(self.evsels) == 1 else None
-                moved = False
-                fast, fast_min, width, no_id = self._fast_path()
-                lim = end - width
-                get = id2evsel.get
-                while pos + 8 <= end:
-                    # fast paths: runs of samples, one unpack for header, id and time;
-                    # rounds (often a dozen samples apart) marked without leaving them
-                    queued = len(pending)
-                    if no_id:
-                        while pos <= lim:
-                            rtype, size, t = fast(buf, pos)
-                            nxt = pos + size
-                            if rtype != 9 or size < fast_min or nxt > end:
-                                if rtype == ROUND and size == 8:
-                                    bound(len(pending))
-                                    nrec += 1
-                                    pos = nxt
-                                    continue
-                                break
-                            append((t, pos, buf, only))
-                            pos = nxt
-                    else:
-                        while pos <= lim:
-                            rtype, size, ident, t = fast(buf, pos)
-                            nxt = pos + size
-                            if rtype != 9 or size < fast_min or nxt > end:
-                                if rtype == ROUND and size == 8:
-                                    bound(len(pending))
-                                    nrec += 1
-                                    pos = nxt
-                                    continue
-                                break
-                            ev = get(ident)
-                            if ev is None:
-                                break
-                            append((t, pos, buf, ev))
-                            pos = nxt
-                    queued = len(pending) - queued  # counted per run, not per sample
-                    nsamp += queued
-                    nrec += queued
-                    if pos + 8 > end:
-                        break
-                    rtype, misc, size = unpack_hdr(buf, pos)
-                    nxt = pos + size
-                    if size < 8:
-                        raise StreamError(f"corrupt record: type {rtype} claims size {size}", src.offset + pos)
-                    if nxt > end:
-                        break
-                    nrec += 1
-                    if rtype == R.FINISHED_ROUND:
-                        bound(len(pending))
-                        pos = nxt
-                        continue
-                    if rtype == 9:
-                        if id_pos >= 0:
-                            ev = id2evsel.get(u64(buf, pos + id_pos)[0])
-                            if ev is None:
-                                stats.unknown_ids += 1
-                                pos = nxt
-                                continue
-                        else:
-                            ev = only
-                            if ev is None:
-                                raise StreamError("corrupt stream: sample before any event attribute",
-                                                  src.offset + pos)
-                        if size < ev.min_size:
-                            raise StreamError(f"corrupt sample: {size} bytes, its fields need {ev.min_size}",
-                                              src.offset + pos)
-                        nsamp += 1
-                        append((u64(buf, pos + ev.time_off)[0] if ev.time_off else 0, pos, buf, ev))
-                        pos = nxt
-                        continue
-                    src.pos = nxt
-                    self._other(rtype, misc, buf, pos, size)
-                    if src.buf is not buf or src.pos != nxt or self.stopped:
-                        moved = True  # the record consumed bytes outside itself
-                        break
-                    pos = nxt
-                    if rtype == R.HEADER_ATTR:
-                        id_pos = self._locate_id()
-                        only = self.evsels[0] if len(self.evsels) == 1 else None
-                        fast, fast_min, width, no_id = self._fast_path()
-                        lim = end - width
-                if moved:
-                    continue
+                pos, status = frame(buf, src.pos, end)
                 src.pos = pos
+                if status == _OTHER:
+                    rtype, misc, size = EVENT_HEADER.unpack_from(buf, pos)
+                    src.pos = pos + size
+                    self._other(rtype, misc, buf, pos, size)
+                    if rtype == R.HEADER_ATTR:
+                        self._set_layout()
+                    continue
+                if status != _END:
+                    self._frame_fault(status, buf, pos)
                 at = src.offset + pos
                 if data_end is not None and at >= data_end:
                     return
                 left = len(buf) - pos
-                need = unpack_hdr(buf, pos)[2] if left >= 8 else 8
+                need = EVENT_HEADER.unpack_from(buf, pos)[2] if left >= 8 else 8
                 if data_end is not None and at + need > data_end:
                     raise StreamError(f"corrupt record: {need} bytes run past the data section end", at)
-                if self._bounds and len(buf) - pos < need:
+                if framer.pending and left < need:
                     self._settle()  # before waiting on the input: live output stays current
                 if not src.fill(need):
                     if src.pos >= len(src.buf):
@@ -481,14 +376,31 @@ class Session:
                     raise StreamError(f"truncated input: a {need}-byte record cut short "
                                       f"after {len(src.buf) - src.pos} bytes", at)
         finally:
-            stats.records += nrec
-            stats.samples += nsamp
+            records, samples, unknown = framer.records, framer.samples, framer.unknown_ids
+            st = self.stats
+            st.records += records - self._counted[0]
+            st.samples += samples - self._counted[1]
+            st.unknown_ids += unknown - self._counted[2]
+            self._counted = (records, samples, unknown)
+
+    def _frame_fault(self, status: int, buf: bytes, pos: int) -> None:
+        """The StreamError for a record the framer stopped at."""
+        at = self.rec.source.offset + pos
+        rtype, _, size = EVENT_HEADER.unpack_from(buf, pos)
+        if status == _BAD_SIZE:
+            raise StreamError(f"corrupt record: type {rtype} claims size {size}", at)
+        if status == _NO_EVSEL:
+            raise StreamError("corrupt stream: sample before any event attribute", at)
+        ev = self.evsels[0] if self._locate_id() < 0 else None
+        if ev is None and size >= self._locate_id() + 8:
+            ev = self.id2evsel.get(U64.unpack_from(buf, pos + self._locate_id())[0])
+        need = ev.min_size if ev is not None else self._locate_id() + 8
+        raise StreamError(f"corrupt sample: {size} bytes, its fields need {need}", at)
 
     def _other(self, rtype: int, misc: int, buf: bytes, pos: int, size: int) -> None:
         """Every record but SAMPLE and FINISHED_ROUND."""
         if rtype >= 64:
-            if self._bounds:
-                self._settle()
+            self._settle()
             self._user_record(rtype, misc, buf, pos, size)
             return
         if rtype not in KNOWN_RECORD_TYPES:
@@ -498,11 +410,10 @@ class Session:
         t = ev.trailer_time_of(buf, pos + size) if ev is not None else 0
         item = (t, rtype, misc, buf[pos + 8:pos + size], None)
         if t == 0 or t == 0xFFFFFFFFFFFFFFFF:
-            if self._bounds:
-                self._settle()
+            self._settle()
             self.deliver_record(item)
         else:
-            self._pending.append(item)
+            self._framer.push(t, item)
 
     def _trailer_evsel(self, buf: bytes, end: int) -> Optional[Evsel]:
         if not self.evsels:
@@ -565,70 +476,16 @@ class Session:
 
     def _settle(self) -> None:
         """Deliver what perf delivers at each FINISHED_ROUND read so far."""
-        pending, bounds = self._pending, self._bounds
-        while bounds:
-            limit, top, lo = self._last_limit, self._next_flush, self._base
-            clean = 0
-            for b in bounds:
-                if b > lo:
-                    times = list(map(_time_key, pending[lo:b]))
-                    if min(times) < limit:
-                        break
-                    hi = max(times)
-                    limit = top
-                    if hi > top:
-                        top = hi
-                else:
-                    limit = top
-                lo = b
-                clean += 1
-            if clean:
-                # no round brought an event older than the previous round's limit: the
-                # deliveries round by round are one stable sort (see the module docstring)
-                self._deliver_rounds(clean, limit, top)
-            else:
-                # this round did: run it alone, as perf does
-                end = bounds[0]
-                hi = max(map(_time_key, pending[:end])) if end else 0
-                self._deliver_rounds(1, self._next_flush, max(self._next_flush, hi))
+        if self._framer.pending:
+            self._framer.settle(self._deliver)
 
-    def _deliver_rounds(self, n: int, limit: int, top: int) -> None:
-        """Settle the first ``n`` unsettled rounds: the queue up to the n-th round's
-        end, sorted; what is not later than ``limit`` delivered."""
-        pending, bounds = self._pending, self._bounds
-        end = bounds[n - 1]
-        del bounds[:n]
-        done = pending[:end]
-        done.sort(key=_time_key)
-        k = bisect_right(done, limit, key=_time_key) if limit else 0
-        if k and done[0][0] < self._last_delivered:
-            self.stats.out_of_order += bisect_right(done, self._last_delivered - 1, key=_time_key)
-        pending[:end] = done[k:]
-        self._base = end - k
-        if k and bounds:
-            bounds[:] = [b - k for b in bounds]
-        self._last_limit = limit
-        self._next_flush = top
-        if k:
-            del done[k:]
-            self._deliver(done)
-
-    def _flush(self, _limit: Optional[int]) -> None:
-        if self._bounds:
-            self._settle()
-        pending = self._pending
-        if pending:
-            pending.sort(key=_time_key)
-            if pending[0][0] < self._last_delivered:
-                self.stats.out_of_order += bisect_right(pending, self._last_delivered - 1, key=_time_key)
-            batch = pending[:]
-            pending.clear()
-            self._deliver(batch)
+    def _flush(self) -> None:
+        """Deliver everything still queued (the end of the input)."""
+        self._framer.settle(self._deliver, True)
 
     def _deliver(self, batch: list[tuple], one_evsel: bool = False) -> None:
         """Deliver a batch in time order (``one_evsel``: its items are all samples of one evsel)."""
         consumer = self._consumer
-        last = batch[-1][0]
         if self._read_groups is not None:
             batch = self._read_groups.split(batch)
             one_evsel = False
@@ -637,7 +494,6 @@ class Session:
             self._deliver_ticked(batch, interval, one_evsel)
         elif batch:
             self._deliver_items(batch, one_evsel)
-        self._last_delivered = last
         consumer.delivered()
 
     def _deliver_items(self, items: list[tuple], one_evsel: bool = False) -> None:

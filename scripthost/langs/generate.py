@@ -24,8 +24,6 @@ _COMMON = ["event_name", "context", "common_cpu", "common_secs", "common_nsecs",
 class _HeaderOnly(Consumer):
     """Stops the session at the first sample: by then every attr and format is known."""
 
-    fork_reader = False  # it reads a few records: a second process would only cost
-
     def __init__(self) -> None:
         self.session: Session | None = None
 

@@ -62,9 +62,6 @@ class PerlRuntime(Runtime):
     """Runs a Perl trace script in a `perl` child process."""
 
     language = "perl"
-    #: perl is already a second process: a third, on two CPUs, measured slower (0.88x perf
-    #: against 1.02x for rw-by-pid.pl)
-    fork_reader = False
 
     def __init__(self, script: str, args: list[str]) -> None:
         super().__init__(script, args)

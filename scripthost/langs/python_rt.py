@@ -1,11 +1,11 @@
 """Python scripts in-process, with perf 6.1's calling convention.
 
-For each event the script handles, a small decoder is generated once (Python
-source compiled with `exec`) that unpacks the raw tracepoint record with one
-precompiled Struct and calls the handler with perf's argument list:
-event_name, context, common_cpu, common_secs, common_nsecs, common_pid,
-common_comm, common_callchain, the fields in format order, and
-perf_sample_dict when the handler's arity asks for it.
+A handler gets perf's argument list: event_name, context, common_cpu,
+common_secs, common_nsecs, common_pid, common_comm, common_callchain, the fields
+in format order, and perf_sample_dict when the handler's arity asks for it.
+Where it can, the native core builds those arguments and calls the handler
+itself (`PythonRuntime.plan`); otherwise a small decoder is generated once per
+event type (Python source compiled with `exec`).  Both follow `field_kinds`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import types
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from scripthost.engine import _core
 from scripthost.engine.attrs import (
     Evsel, S_BUF, S_CALLCHAIN, S_CPU, S_IP, S_PERIOD, S_PID, S_POS, S_RAW, S_TID, S_TIME,
 )
@@ -60,7 +61,10 @@ class _PerfLibFinder:
         if path is not None:
             return None
         if self._dirs is None:
-            type(self)._dirs = []  # the imports below may ask us again (subprocess tries msvcrt)
+            sub = sys.modules.get("subprocess")
+            if sub is not None and not hasattr(sub, "run"):
+                return None  # subprocess, which finding the library needs, is being imported
+            type(self)._dirs = []  # the imports below may ask us again
             from scripthost.library import perf_exec_path
             root = perf_exec_path()
             lib = root / "scripts" / "python" / "Perf-Trace-Util" / "lib" / "Perf" / "Trace" if root else None
@@ -69,6 +73,11 @@ class _PerfLibFinder:
             return None
         import importlib.machinery
         return importlib.machinery.PathFinder.find_spec(name, self._dirs)
+
+
+#: perf_trace_context's calls that read the event through `context`
+_CONTEXT_CALLS = (b"common_pc", b"common_flags", b"common_lock_depth", b"perf_sample_insn",
+                  b"perf_sample_srcline", b"perf_sample_srccode", b"perf_set_itrace_options")
 
 
 class _StringField:
@@ -100,8 +109,31 @@ def _dyn_bytes(raw: bytes, loc: int, base: int) -> bytearray:
     return bytearray(raw[off:off + (loc >> 16)])
 
 
+def field_kinds(fields: list) -> list[tuple[int, int, int, int]]:
+    """How perf 6.1 gives each tracepoint field to Python, as the native core's plans
+    take it: (kind, offset, size, base) with kind one of engine._core's FIELD_*."""
+    out = []
+    for f in fields:
+        if f.is_dynamic or f.is_relative:
+            base = f.offset + 4 if f.is_relative else 0
+            kind = (_core.FIELD_STR_DYN if f.is_string else _core.FIELD_BYTES_DYN) if f.is_array \
+                else _core.FIELD_DYN_LOC
+            out.append((kind, f.offset, 4, base))
+        elif f.is_array:
+            out.append((_core.FIELD_STR if f.is_string else _core.FIELD_BYTES, f.offset, f.size, 0))
+        elif f.size in (1, 2, 4, 8):
+            out.append((_core.FIELD_INT64 if f.size == 8 and f.signed else _core.FIELD_UINT, f.offset, f.size, 0))
+        else:
+            out.append((_core.FIELD_ZERO, f.offset, f.size, 0))
+    return out
+
+
+_STRUCT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
 def field_value_plan(fields: list) -> tuple[str, list[str], list[str], dict[str, Any]]:
-    """How to turn a tracepoint's fields into perf's Python values.
+    """The same conversions (`field_kinds`) as Python source, for handlers the native
+    core does not call itself.
 
     Returns (struct format, unpack target names, one expression per field,
     names the expressions need).  The struct starts at raw offset 0 and also
@@ -110,30 +142,27 @@ def field_value_plan(fields: list) -> tuple[str, list[str], list[str], dict[str,
     env: dict[str, Any] = {"_dyn_bytes": _dyn_bytes, "bytearray": bytearray}
     reads: list[tuple[int, str, str]] = [(4, "i", "_cpid")]  # common_pid
     exprs: list[str] = []
-    for i, f in enumerate(fields):
+    for i, (kind, off, size, base) in enumerate(field_kinds(fields)):
         var = f"_v{i}"
-        if f.is_dynamic or f.is_relative:
-            reads.append((f.offset, "I", var))
-            base = f"{f.offset + 4}" if f.is_relative else "0"
-            if not f.is_array:
+        if kind in (_core.FIELD_DYN_LOC, _core.FIELD_STR_DYN, _core.FIELD_BYTES_DYN):
+            reads.append((off, "I", var))
+            if kind == _core.FIELD_DYN_LOC:
                 exprs.append(var)
-            elif f.is_string:
+            elif kind == _core.FIELD_STR_DYN:
                 env[f"_s{i}"] = _StringField()
                 exprs.append(f"_s{i}.dynamic(raw, {var}, {base})")
             else:
                 exprs.append(f"_dyn_bytes(raw, {var}, {base})")
-        elif f.is_array:
-            if f.is_string:
-                env[f"_s{i}"] = _StringField()
-                exprs.append(f"_s{i}.fixed(raw, {f.offset}, {f.size})")
-            else:
-                exprs.append(f"bytearray(raw[{f.offset}:{f.offset + f.size}])")
-        elif f.size in (1, 2, 4, 8):
-            code = {1: "B", 2: "H", 4: "I", 8: "q" if f.signed else "Q"}[f.size]
-            reads.append((f.offset, code, var))
-            exprs.append(var)
-        else:
+        elif kind == _core.FIELD_STR:
+            env[f"_s{i}"] = _StringField()
+            exprs.append(f"_s{i}.fixed(raw, {off}, {size})")
+        elif kind == _core.FIELD_BYTES:
+            exprs.append(f"bytearray(raw[{off}:{off + size}])")
+        elif kind == _core.FIELD_ZERO:
             exprs.append("0")
+        else:
+            reads.append((off, "q" if kind == _core.FIELD_INT64 else _STRUCT_CODES[size], var))
+            exprs.append(var)
     reads.sort()
     fmt = ["<"]
     pos = 0
@@ -201,6 +230,7 @@ class PythonRuntime(Runtime):
         self.globals: dict[str, Any] = {}
         self.session: Optional[Session] = None
         self._uses_script_context = False
+        self._uses_context = False  # the script may pass `context` to perf_trace_context
         self._walked: set[int] = set()
         self._named: dict[Evsel, tuple[str, bytes]] = {}  # perf_sample_dict's ev_name and attr
 
@@ -227,6 +257,7 @@ class PythonRuntime(Runtime):
         if not any(isinstance(f, _PerfLibFinder) for f in sys.meta_path):
             sys.meta_path.append(_PerfLibFinder())
         self._uses_script_context = b"perf_script_context" in source
+        self._uses_context = self._uses_script_context or any(n in source for n in _CONTEXT_CALLS)
         try:
             code = compile(source, path, "exec")
             exec(code, self.globals)
@@ -292,6 +323,28 @@ class PythonRuntime(Runtime):
         if callable(fn):
             return self._build_unhandled(ev, fn, event_name)
         return None
+
+    def plan(self, ev: Evsel) -> Optional[tuple]:
+        """The native core's plan for ``ev``'s handler, where the core can build its
+        arguments alone: a tracepoint handled by name, its sample fields at fixed offsets,
+        and none of what needs the event as a Python object (a callchain, the sample dict,
+        perf_trace_context's calls)."""
+        if self._uses_context or not ev.is_tracepoint or ev.tp_format is None \
+                or ev.sample_type & SampleType.CALLCHAIN:
+            return None
+        lay = ev.fixed_layout
+        if not all(k in lay for k in ("tid", "time", "cpu", "raw_size")):
+            return None
+        fmt = ev.tp_format
+        event_name = f"{fmt.system}__{fmt.name}"
+        fn = self.globals.get(event_name)
+        code = getattr(fn, "__code__", None)
+        if not callable(fn) or (code is not None and code.co_argcount == 9 + len(fmt.fields)):
+            return None  # no handler by name, or one that takes perf_sample_dict
+        self._walk_defines(fmt)
+        os.environ["SCRIPTHOST_ARCH"] = self.session.arch
+        return (fn, event_name, self.ctx, self.session.comms, StreamError, lay["tid"][0], lay["time"][0],
+                lay["cpu"][0], lay["raw_size"][0], field_kinds(fmt.fields))
 
     def _walk_defines(self, fmt: Any) -> None:
         if fmt.id in self._walked:

@@ -1,0 +1,62 @@
+/* The native engine core: shared declarations.
+ *
+ * A Framer frames the records of input chunks (byte strings), queues samples
+ * with their times, and orders them by perf's FINISHED_ROUND rule.  What it
+ * knows of the sample layout (where the id and the time lie, the smallest
+ * sample each evsel allows) and of record types comes from Python as data.
+ */
+#ifndef SCRIPTHOST_CORE_H
+#define SCRIPTHOST_CORE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* one queued event: a sample (ev >= 0, obj its chunk) or a record item (ev < 0, obj the item) */
+typedef struct {
+    uint64_t time;
+    PyObject *obj;     /* owned */
+    uint32_t pos;
+    int32_t ev;
+} Entry;
+
+/* u64 id -> evsel index, open addressing */
+typedef struct {
+    uint64_t *keys;
+    int32_t *vals;
+    size_t cap;        /* power of two, 0 when empty */
+    size_t n;
+} IdMap;
+
+int idmap_put(IdMap *m, uint64_t key, int32_t val);
+int32_t idmap_get(const IdMap *m, uint64_t key);
+void idmap_free(IdMap *m);
+
+typedef struct {
+    PyObject *obj;     /* the Python Evsel */
+    uint32_t time_off; /* 0: no TIME */
+    uint32_t min_size;
+} EvselInfo;
+
+/* the queue in time order: q[head..sorted) sorted, q[sorted..n) in arrival order */
+typedef struct {
+    Entry *q;
+    size_t head, sorted, n, cap;
+    size_t *bounds;    /* n at each FINISHED_ROUND not yet settled */
+    size_t nbounds, bcap;
+    Entry *tmp;
+    size_t tcap;
+    uint64_t next_flush, max_time, last_delivered;
+    uint64_t out_of_order;
+} Queue;
+
+int queue_push(Queue *qu, uint64_t time, PyObject *obj, uint32_t pos, int32_t ev);
+int queue_bound(Queue *qu);
+/* settle every round read so far (final: and everything else); the delivered entries
+ * are appended to *out (grown as needed), their references moving with them */
+int queue_settle(Queue *qu, int final, Entry **out, size_t *nout, size_t *outcap);
+void queue_clear(Queue *qu);
+void queue_free(Queue *qu);
+
+#endif

@@ -1,0 +1,437 @@
+/* scripthost.engine._core: the Framer type (framing and ordering in C).
+ *
+ * Python drives it: `frame` walks a chunk, queueing samples and marking rounds,
+ * and stops at any other record for Python to handle; `push` queues such a record's
+ * item by its time; `settle` delivers what perf delivers at the rounds read so far
+ * (`final`: everything) as one list of queue items, in time order:
+ * (time, pos, chunk, evsel) for a sample, the pushed item for a record.  A sample
+ * whose evsel has a handler plan (`set_planner`) is not made an item: the core calls
+ * its handler with perf's arguments itself (handlers.c). */
+#include "framer.h"
+#include "handlers.h"
+#include <structmember.h>
+
+static int Framer_init(Framer *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"sample_record", "round_record", NULL};
+    unsigned int sample_record, round_record;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "II", kwlist, &sample_record, &round_record))
+        return -1;
+    self->sample_record = sample_record;
+    self->round_record = round_record;
+    self->id_pos = -1;
+    return 0;
+}
+
+static void free_evsels(Framer *self)
+{
+    for (Py_ssize_t i = 0; i < self->nevs; i++)
+        Py_DECREF(self->evs[i].obj);
+    PyMem_Free(self->evs);
+    self->evs = NULL;
+    self->nevs = 0;
+}
+
+static void free_plans(Framer *self)
+{
+    for (Py_ssize_t i = 0; i < self->nplans; i++)
+        plan_free(self->plans[i]);
+    PyMem_Free(self->plans);
+    PyMem_Free(self->plan_state);
+    self->plans = NULL;
+    self->plan_state = NULL;
+    self->nplans = 0;
+}
+
+static void Framer_dealloc(Framer *self)
+{
+    free_plans(self);
+    Py_XDECREF(self->planner);
+    queue_free(&self->qu);
+    idmap_free(&self->ids);
+    free_evsels(self);
+    PyMem_Free(self->out);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+PyDoc_STRVAR(set_layout_doc,
+"set_layout(id_pos, evsels, ids)\n\n"
+"id_pos: byte offset of the id that picks a sample's evsel, or -1 (one evsel);\n"
+"evsels: (evsel, time offset or 0, smallest sample size) by evsel index;\n"
+"ids: (id, evsel index) pairs.");
+
+static PyObject *Framer_set_layout(Framer *self, PyObject *args)
+{
+    int id_pos;
+    PyObject *evsels, *ids;
+    if (!PyArg_ParseTuple(args, "iOO", &id_pos, &evsels, &ids))
+        return NULL;
+    PyObject *evseq = PySequence_Fast(evsels, "evsels must be a sequence");
+    if (!evseq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(evseq);
+    EvselInfo *evs = PyMem_Calloc(n ? n : 1, sizeof *evs);
+    if (!evs) {
+        Py_DECREF(evseq);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t got = 0;
+    for (; got < n; got++) {
+        PyObject *obj;
+        unsigned int time_off, min_size;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(evseq, got), "OII", &obj, &time_off, &min_size))
+            goto fail;
+        if (time_off && (min_size < 8 || time_off > min_size - 8)) {
+            PyErr_SetString(PyExc_ValueError, "an evsel's time lies past its smallest sample");
+            goto fail;
+        }
+        Py_INCREF(obj);
+        evs[got] = (EvselInfo){obj, time_off, min_size};
+    }
+    Py_DECREF(evseq);
+    IdMap map = {0};
+    PyObject *it = PyObject_GetIter(ids), *pair;
+    if (!it)
+        goto fail_map;
+    while ((pair = PyIter_Next(it))) {
+        unsigned long long id;
+        int index;
+        int ok = PyArg_ParseTuple(pair, "Ki", &id, &index);
+        Py_DECREF(pair);
+        if (!ok || index < 0 || index >= n) {
+            if (ok)
+                PyErr_SetString(PyExc_ValueError, "an id's evsel index is out of range");
+            Py_DECREF(it);
+            goto fail_map;
+        }
+        if (idmap_put(&map, id, index) < 0) {
+            Py_DECREF(it);
+            goto fail_map;
+        }
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred())
+        goto fail_map;
+    if (id_pos >= 0 && id_pos < 8) {
+        PyErr_SetString(PyExc_ValueError, "an id inside the record header");
+        goto fail_map;
+    }
+    free_evsels(self);
+    idmap_free(&self->ids);
+    self->evs = evs;
+    self->nevs = n;
+    self->ids = map;
+    self->id_pos = id_pos;
+    Py_RETURN_NONE;
+fail_map:
+    idmap_free(&map);
+    for (Py_ssize_t i = 0; i < n; i++)
+        Py_DECREF(evs[i].obj);
+    PyMem_Free(evs);
+    return NULL;
+fail:
+    for (Py_ssize_t i = 0; i < got; i++)
+        Py_DECREF(evs[i].obj);
+    PyMem_Free(evs);
+    Py_DECREF(evseq);
+    return NULL;
+}
+
+PyDoc_STRVAR(frame_doc,
+"frame(chunk, pos, end) -> (pos, status)\n\n"
+"Frame the records of chunk[pos:end]: samples are queued, rounds marked.  Stops\n"
+"at the first other record (status 1, pos at it), at a fault (2: a size under 8,\n"
+"3: a sample smaller than its fields, 4: a sample before any attribute; pos at\n"
+"it), or where no whole record is left (0).");
+
+static PyObject *Framer_frame(Framer *self, PyObject *args)
+{
+    PyObject *chunk;
+    Py_ssize_t pos, end;
+    if (!PyArg_ParseTuple(args, "O!nn", &PyBytes_Type, &chunk, &pos, &end))
+        return NULL;
+    if (pos < 0 || end > PyBytes_GET_SIZE(chunk) || pos > end) {
+        PyErr_SetString(PyExc_ValueError, "frame: pos and end must lie in the chunk");
+        return NULL;
+    }
+    if (end > (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "frame: chunks are limited to 4 GiB");
+        return NULL;
+    }
+    FrameStatus st = frame_chunk(self, chunk, &pos, end);
+    if (st == FRAME_ERROR)
+        return NULL;
+    return Py_BuildValue("ni", pos, (int)st);
+}
+
+PyDoc_STRVAR(push_doc, "push(time, item): queue a record's item by its time.");
+
+static PyObject *Framer_push(Framer *self, PyObject *args)
+{
+    unsigned long long time;
+    PyObject *item;
+    if (!PyArg_ParseTuple(args, "KO", &time, &item))
+        return NULL;
+    if (queue_push(&self->qu, time, item, 0, -1) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* Delivered entries out[lo..hi) as queue items (their references move into the list). */
+static PyObject *items_of(Framer *self, size_t lo, size_t hi)
+{
+    PyObject *list = PyList_New((Py_ssize_t)(hi - lo));
+    size_t i = lo;
+    if (!list)
+        goto fail;
+    for (; i < hi; i++) {
+        Entry *e = &self->out[i];
+        PyObject *item;
+        if (e->ev < 0) {
+            item = e->obj;
+        } else {
+            PyObject *t = PyLong_FromUnsignedLongLong(e->time);
+            PyObject *p = PyLong_FromUnsignedLong(e->pos);
+            item = PyTuple_New(4);
+            if (!t || !p || !item) {
+                Py_XDECREF(t);
+                Py_XDECREF(p);
+                Py_XDECREF(item);
+                goto fail;
+            }
+            PyObject *ev = self->evs[e->ev].obj;
+            Py_INCREF(ev);
+            PyTuple_SET_ITEM(item, 0, t);
+            PyTuple_SET_ITEM(item, 1, p);
+            PyTuple_SET_ITEM(item, 2, e->obj);
+            PyTuple_SET_ITEM(item, 3, ev);
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)(i - lo), item);
+    }
+    return list;
+fail:
+    for (; i < hi; i++)
+        Py_DECREF(self->out[i].obj);
+    Py_XDECREF(list);
+    return NULL;
+}
+
+/* deliver(items of out[lo..hi)); -1 with an exception */
+static int deliver_items(Framer *self, PyObject *deliver, size_t lo, size_t hi)
+{
+    if (lo == hi)
+        return 0;
+    PyObject *items = items_of(self, lo, hi);
+    if (!items)
+        return -1;
+    PyObject *r = PyObject_CallOneArg(deliver, items);
+    Py_DECREF(items);
+    if (!r)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The plan for evsel index ev (asking the planner at its first event), or NULL:
+ * *err set when the planner raised. */
+static HandlerPlan *plan_of(Framer *self, int32_t ev, int *err)
+{
+    if (!self->planner)
+        return NULL;
+    if (ev >= self->nplans) {
+        Py_ssize_t n = self->nevs;
+        HandlerPlan **plans = PyMem_Realloc(self->plans, (size_t)n * sizeof *plans);
+        if (plans)
+            self->plans = plans;
+        char *state = PyMem_Realloc(self->plan_state, (size_t)n);
+        if (state)
+            self->plan_state = state;
+        if (!plans || !state) {
+            PyErr_NoMemory();
+            *err = 1;
+            return NULL;
+        }
+        for (Py_ssize_t i = self->nplans; i < n; i++) {
+            self->plans[i] = NULL;
+            self->plan_state[i] = 0;
+        }
+        self->nplans = n;
+    }
+    if (!self->plan_state[ev]) {
+        PyObject *spec = PyObject_CallOneArg(self->planner, self->evs[ev].obj);
+        if (!spec) {
+            *err = 1;
+            return NULL;
+        }
+        if (spec != Py_None) {
+            self->plans[ev] = plan_new(spec);
+            if (!self->plans[ev]) {
+                Py_DECREF(spec);
+                *err = 1;
+                return NULL;
+            }
+        }
+        Py_DECREF(spec);
+        self->plan_state[ev] = 1;
+    }
+    return self->plans[ev];
+}
+
+/* Hand out[0..n) on: samples with a plan to their handler, called here; runs of
+ * the others to deliver(items). */
+static int hand_on(Framer *self, PyObject *deliver, size_t n)
+{
+    size_t seg = 0, i = 0;
+    int err = 0;
+    for (; i < n; i++) {
+        Entry *e = &self->out[i];
+        if (e->ev < 0)
+            continue;
+        HandlerPlan *plan = plan_of(self, e->ev, &err);
+        if (err)
+            goto fail;
+        if (!plan)
+            continue;
+        if (deliver_items(self, deliver, seg, i) < 0) {
+            seg = i;  /* items_of let go of out[seg..i) */
+            goto fail;
+        }
+        seg = i + 1;
+        int rc = plan_call(plan, (const unsigned char *)PyBytes_AS_STRING(e->obj), e->pos, e->time);
+        Py_DECREF(e->obj);
+        if (rc < 0) {
+            i++;
+            goto fail;
+        }
+    }
+    return deliver_items(self, deliver, seg, n);
+fail:
+    for (size_t j = seg > i ? seg : i; j < n; j++)
+        Py_DECREF(self->out[j].obj);
+    if (seg < i)
+        for (size_t j = seg; j < i; j++)
+            Py_DECREF(self->out[j].obj);
+    return -1;
+}
+
+PyDoc_STRVAR(settle_doc,
+"settle(deliver, final=False)\n\n"
+"Deliver what perf delivers at the rounds framed so far (final: everything\n"
+"queued) as one list of queue items in time order: deliver(items).");
+
+static PyObject *Framer_settle(Framer *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"deliver", "final", NULL};
+    PyObject *deliver;
+    int final = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p", kwlist, &deliver, &final))
+        return NULL;
+    size_t n = 0;
+    int rc = queue_settle(&self->qu, final, &self->out, &n, &self->outcap);
+    if (hand_on(self, deliver, n) < 0 || rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(set_planner_doc,
+"set_planner(planner)\n\n"
+"planner(evsel), asked once per evsel at its first delivered sample, gives None or\n"
+"the plan of a handler the core calls itself: (fn, event name, context, comms,\n"
+"error class, tid offset, time offset, cpu offset, RAW size offset, fields), each\n"
+"field (kind, offset, size, base) with kind one of the FIELD_* constants.\n"
+"None turns plans off.");
+
+static PyObject *Framer_set_planner(Framer *self, PyObject *planner)
+{
+    free_plans(self);
+    Py_XDECREF(self->planner);
+    self->planner = planner == Py_None ? NULL : Py_NewRef(planner);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Framer_clear(Framer *self, PyObject *unused)
+{
+    queue_clear(&self->qu);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Framer_pending(Framer *self, void *unused)
+{
+    return PyBool_FromLong(self->qu.nbounds > 0);
+}
+
+static PyObject *Framer_queued(Framer *self, void *unused)
+{
+    return PyLong_FromSize_t(self->qu.n - self->qu.head);
+}
+
+static PyObject *Framer_out_of_order(Framer *self, void *unused)
+{
+    return PyLong_FromUnsignedLongLong(self->qu.out_of_order);
+}
+
+static PyMethodDef Framer_methods[] = {
+    {"set_layout", (PyCFunction)Framer_set_layout, METH_VARARGS, set_layout_doc},
+    {"frame", (PyCFunction)Framer_frame, METH_VARARGS, frame_doc},
+    {"push", (PyCFunction)Framer_push, METH_VARARGS, push_doc},
+    {"settle", (PyCFunction)(void (*)(void))Framer_settle, METH_VARARGS | METH_KEYWORDS, settle_doc},
+    {"set_planner", (PyCFunction)Framer_set_planner, METH_O, set_planner_doc},
+    {"clear", (PyCFunction)Framer_clear, METH_NOARGS, "Drop everything queued."},
+    {NULL},
+};
+
+static PyMemberDef Framer_members[] = {
+    {"records", T_ULONGLONG, offsetof(Framer, records), READONLY, "records framed"},
+    {"samples", T_ULONGLONG, offsetof(Framer, samples), READONLY, "samples queued"},
+    {"unknown_ids", T_ULONGLONG, offsetof(Framer, unknown_ids), READONLY, "samples whose id no attribute has"},
+    {NULL},
+};
+
+static PyGetSetDef Framer_getset[] = {
+    {"pending", (getter)Framer_pending, NULL, "whether rounds wait to be settled", NULL},
+    {"queued", (getter)Framer_queued, NULL, "events queued, not yet delivered", NULL},
+    {"out_of_order", (getter)Framer_out_of_order, NULL, "events delivered earlier than one before them", NULL},
+    {NULL},
+};
+
+static PyTypeObject FramerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "scripthost.engine._core.Framer",
+    .tp_basicsize = sizeof(Framer),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Frames records and orders events by perf's FINISHED_ROUND rule.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Framer_init,
+    .tp_dealloc = (destructor)Framer_dealloc,
+    .tp_methods = Framer_methods,
+    .tp_members = Framer_members,
+    .tp_getset = Framer_getset,
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT, "scripthost.engine._core",
+    "The engine's native core: record framing, perf's round ordering, handler calls.", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+    if (PyType_Ready(&FramerType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&core_module);
+    if (!m)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "Framer", (PyObject *)&FramerType) < 0)
+        goto fail;
+    static const struct { const char *name; int value; } kinds[] = {
+        {"FIELD_UINT", FIELD_UINT}, {"FIELD_INT64", FIELD_INT64}, {"FIELD_DYN_LOC", FIELD_DYN_LOC},
+        {"FIELD_STR", FIELD_STR}, {"FIELD_STR_DYN", FIELD_STR_DYN}, {"FIELD_BYTES", FIELD_BYTES},
+        {"FIELD_BYTES_DYN", FIELD_BYTES_DYN}, {"FIELD_ZERO", FIELD_ZERO},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (PyModule_AddIntConstant(m, kinds[i].name, kinds[i].value) < 0)
+            goto fail;
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
+}

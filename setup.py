@@ -1,0 +1,12 @@
+"""The C extension of the engine; everything else is in pyproject.toml."""
+
+from setuptools import Extension, setup
+
+CORE = "scripthost/engine/csrc/"
+
+setup(ext_modules=[Extension(
+    "scripthost.engine._core",
+    sources=[CORE + f for f in ("module.c", "frame.c", "order.c", "idmap.c", "handlers.c")],
+    depends=[CORE + f for f in ("core.h", "framer.h", "handlers.h")],
+    extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-Wno-unused-parameter"],
+)])
