@@ -34,7 +34,8 @@ usage: scripthost trace [-i FILE] [-s SCRIPT [ARGS...]] [--header-only] [--ns]
        scripthost trace record NAME [ARGS...] / report NAME [ARGS...]
 
   -i, --input FILE   recording to read (perf.data or a pipe-mode stream; '-' = stdin)
-  -s, --script FILE  script to run; the arguments after it go to the script
+  -s, --script FILE  script to run ([lang:]FILE, found as given or among the installed
+                     scripts; `-s lang` lists the languages); arguments after it go to it
   -l, --list         list available scripts
   -g, --gen-script L write a skeleton script (python, perl or lua) for the recording
       --header-only  print the recording's header as perf does
@@ -134,7 +135,10 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
     from scripthost.engine.session import Session
     if script is not None:
         from scripthost.langs.base import runtime_for
-        runtime = runtime_for(script, script_args)
+        from scripthost.langs.specs import resolve_script
+        from scripthost.library import script_dirs
+        path, lang = resolve_script(script, script_dirs)
+        runtime = runtime_for(path, script_args, lang.key)
         with runtime:
             runtime.load()
             return run_script_session(Session(inp), runtime, script)
@@ -153,6 +157,9 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
 
 def trace_main(argv: list[str]) -> int:
     opts = _parse_trace_args(argv)
+    if opts["script"] == "lang":
+        from scripthost.langs.specs import print_languages
+        return print_languages(sys.stderr)
     if opts["list"]:
         from scripthost.library import print_listing
         return print_listing(sys.stdout)

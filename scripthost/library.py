@@ -15,7 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import Iterator, Optional, TextIO
 
 try:
     import tomllib
@@ -24,10 +24,12 @@ except ModuleNotFoundError:  # Python < 3.11
 
 from scripthost.errors import ScripthostError
 from scripthost.langs.base import own_exec_path
+from scripthost.langs.specs import Language, language_named
 
-__all__ = ["Script", "all_scripts", "find_script", "print_listing", "split_args"]
+__all__ = ["Script", "all_scripts", "find_script", "print_listing", "script_dirs", "split_args"]
 
-LANGS = {"python": ".py", "perl": ".pl", "lua": ".lua"}
+#: a name found in several languages of one origin runs the first of these
+LANGS = {k: language_named(k).suffix for k in ("python", "perl", "lua")}  # type: ignore[union-attr]
 _EXT_LANG = {v: k for k, v in LANGS.items()}
 ORIGIN_RANK = {"user": 0, "scripthost": 1, "perf": 2}
 
@@ -185,6 +187,18 @@ def _parse_perf_record(text: str, s: Script) -> None:
     s.record_options = [o for o in opts if o != "-a"]
     if "-a" in opts:
         s.system_wide = True
+
+
+def script_dirs(lang: Language) -> Iterator[Path]:
+    """Where a bare `-s FILE` is looked for, in the order of the names `-l` lists: the
+    user's directories, ours, then perf's exec path (asked only when reached)."""
+    for d in _user_dirs():
+        yield d / lang.key
+        yield d
+    yield own_exec_path() / "scripts" / lang.key
+    perf_root = perf_exec_path()
+    if perf_root is not None:
+        yield perf_root / "scripts" / lang.key
 
 
 def all_scripts() -> list[Script]:
