@@ -28,7 +28,7 @@ from typing import Optional
 
 from scripthost.collect.record import LIVE_PARENT_ENV, parse_record_args
 from scripthost.collect.workload import become_subreaper, resolve_command, stop_tree
-from scripthost.errors import ScripthostError, StreamError
+from scripthost.errors import EmptyInput, ScripthostError, StreamError
 from scripthost.library import Script, find_script, split_args
 
 __all__ = ["live_main", "record_command", "record_options", "run_report"]
@@ -156,6 +156,9 @@ class _RecordHalf:
         return ""
 
 
+#: perf script's status for an input without data
+EMPTY_PIPE_STATUS = 255
+
 #: record_command's placeholder for the stream's fd, known once the pipe exists
 _STREAM_FD = "/dev/fd/STREAM"
 
@@ -188,9 +191,9 @@ def _run_live(script: Script, report_args: list[str], record_args: list[str]) ->
         old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         fault: Optional[ScripthostError] = None
         try:
-            session = Session(half.stream)
-            session.fork_reader = False  # a reader forked now would not be left out of the trace
             try:
+                session = Session(half.stream)  # an empty stream: the record half failed
+                session.fork_reader = False  # a reader forked now would not be left out of the trace
                 run_script_session(session, runtime, str(script.path))
             except StreamError as e:
                 fault = e
@@ -224,6 +227,12 @@ def live_main(half: Optional[str], name: Optional[str], args: list[str], *,
     if half == "report":
         inp, rest = _take_input(args)
         inp = inp or input_path or ("-" if _stdin_is_pipe() else "perf.data")
-        return run_report(script, rest, inp)
+        try:
+            return run_report(script, rest, inp)
+        except EmptyInput:
+            if inp == "-" and _stdin_is_pipe():
+                # the record half before us in the pipeline failed and has said why
+                raise SystemExit(EMPTY_PIPE_STATUS) from None
+            raise
     report_args, record_args = split_args(script, args)
     return _run_live(script, report_args, record_args)

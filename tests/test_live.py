@@ -187,3 +187,41 @@ def test_powerpc_hcalls_names_the_missing_tracepoint_of_its_group() -> None:
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
     assert r.stderr.startswith("scripthost: powerpc-hcalls cannot run here: unknown tracepoint "
                                "'powerpc:hcall_entry'"), r.stderr
+
+
+def test_live_run_whose_record_half_fails_says_why_once() -> None:
+    r = _sh("trace", "syscall-counts", "-e", "nosuch:ev", "--", "true")
+    assert r.returncode == 1 and r.stdout == "", r.stderr
+    assert r.stderr.startswith("scripthost: unknown tracepoint 'nosuch:ev'") and r.stderr.count("\n") == 1, r.stderr
+
+
+def _pipeline(cmd: str) -> subprocess.CompletedProcess:
+    me = f"{sys.executable} -m scripthost"
+    return subprocess.run(["bash", "-c", cmd.replace("SH", me) + '; echo "${PIPESTATUS[*]}"'],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")
+def test_report_half_after_a_failed_record_half_adds_no_line() -> None:
+    r = _pipeline("SH trace record syscall-counts -e nosuch:x -- true | SH trace report syscall-counts")
+    assert r.stdout.split() == ["1", "255"], r.stdout
+    assert r.stderr.startswith("scripthost: unknown tracepoint 'nosuch:x'") and r.stderr.count("\n") == 1, r.stderr
+    # an empty pipe alone: perf's status, and no line of ours
+    theirs = subprocess.run(["bash", "-c", "true | perf script report syscall-counts"], capture_output=True)
+    r = _pipeline("true | SH trace report syscall-counts")
+    assert r.stdout.split() == ["0", str(theirs.returncode)] == ["0", "255"] and r.stderr == ""
+
+
+def test_report_of_an_empty_file_still_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty.data").write_bytes(b"")
+    r = _sh("trace", "report", "syscall-counts", "-i", str(tmp_path / "empty.data"))
+    assert r.returncode == 2 and r.stderr.startswith("scripthost: empty input") and r.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")
+def test_report_of_a_script_that_cannot_run_here_with_empty_stdin_is_one_line() -> None:
+    if subprocess.run([sys.executable, "-c", "import wx"], capture_output=True).returncode == 0:
+        pytest.skip("wxpython is installed: sched-migration can run here")
+    r = _pipeline("true | SH trace report sched-migration")
+    assert r.stderr.startswith("scripthost: sched-migration.py cannot run here: ") and r.stderr.count("\n") == 1
+    assert r.stdout.split()[1] != "0"
