@@ -7,7 +7,9 @@
     scripthost trace report NAME [args]              the report half alone
     scripthost record [perf record options]          write perf's pipe-mode stream
 
-Like perf, everything after the script given to -s belongs to the script.
+As with perf (parse-options stopping at the first non-option), options may follow
+`-s SCRIPT`; the first argument that is not an option, and all after it, go to the
+script, and a `--` ends the options without being passed on.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ usage: scripthost trace [-i FILE] [-s SCRIPT [ARGS...]] [--header-only] [--ns]
        scripthost trace record NAME [ARGS...] / report NAME [ARGS...]
 
   -i, --input FILE   recording to read (perf.data or a pipe-mode stream; '-' = stdin)
-  -s, --script FILE  script to run; the arguments after it go to the script
+  -s, --script FILE  script to run ([lang:]FILE, found as given or among the installed
+                     scripts; `-s lang` lists the languages); the first argument after
+                     it that is not an option, and all after that, go to the script
   -l, --list         list available scripts
   -g, --gen-script L write a skeleton script (python, perl or lua) for the recording
       --header-only  print the recording's header as perf does
@@ -83,11 +87,7 @@ def _parse_trace_args(argv: list[str]) -> dict:
         elif a.startswith("-i") or a.startswith("--input"):
             opts["input"] = value()
         elif a.startswith("-s") or a.startswith("--script"):
-            opts["script"] = value()
-            rest = argv[i + 1:]
-            # as with perf, `--` lets the script's own options through and is not passed on
-            opts["script_args"] = rest[1:] if rest[:1] == ["--"] else rest
-            return opts
+            opts["script"] = value()  # options may follow it, as with perf
         elif a in ("-l", "--list"):
             opts["list"] = True
         elif a == "--header-only":
@@ -96,11 +96,19 @@ def _parse_trace_args(argv: list[str]) -> dict:
             opts["ns"] = True
         elif a.startswith("-g") or a.startswith("--gen-script"):
             opts["gen"] = value()
+        elif a == "--" and opts["script"] is not None:
+            opts["script_args"] = argv[i + 1:]  # perf's end of options: not passed on
+            return opts
         elif a == "--":
             opts["args"] = argv[i:]
             return opts
-        elif a.startswith("-") and a != "-" and opts["name"] is None:
-            raise UsageError(f"unknown option {a}\n{TRACE_USAGE}")
+        elif a.startswith("-") and a != "-":
+            hint = "; a script's own options go after its first other argument or after `--`" \
+                if opts["script"] is not None else ""
+            raise UsageError(f"unknown option {a} (`scripthost trace -h` lists them){hint}")
+        elif opts["script"] is not None:
+            opts["script_args"] = argv[i:]  # the first non-option and all after it, `--` too
+            return opts
         else:
             words = ("record", "report")
             if opts["name"] is None and opts["half"] is None and len(a) >= 3 and any(w.startswith(a) for w in words):
@@ -134,7 +142,10 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
     from scripthost.engine.session import Session
     if script is not None:
         from scripthost.langs.base import runtime_for
-        runtime = runtime_for(script, script_args)
+        from scripthost.langs.specs import resolve_script
+        from scripthost.library import script_dirs
+        path, lang = resolve_script(script, script_dirs)
+        runtime = runtime_for(path, script_args, lang.key)
         with runtime:
             runtime.load()
             return run_script_session(Session(inp), runtime, script)
@@ -153,6 +164,9 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
 
 def trace_main(argv: list[str]) -> int:
     opts = _parse_trace_args(argv)
+    if opts["script"] == "lang":
+        from scripthost.langs.specs import print_languages
+        return print_languages(sys.stderr)
     if opts["list"]:
         from scripthost.library import print_listing
         return print_listing(sys.stdout)

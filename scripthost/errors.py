@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ScripthostError", "StreamError", "UsageError"]
+__all__ = ["EmptyInput", "ScripthostError", "StreamError", "UsageError"]
 
 
 class ScripthostError(Exception):
@@ -26,6 +26,14 @@ class StreamError(ScripthostError):
             message = f"{message} at offset {offset:#x}"
         super().__init__(message)
         self.offset = offset
+
+
+class EmptyInput(StreamError):
+    """The input ended before its first byte: the recording failed (and, as a record half
+    in a pipeline, has already said why)."""
+
+    def __init__(self) -> None:
+        super().__init__("empty input: no perf data (did the record side fail to start?)", 0)
 
 
 class UsageError(ScripthostError):

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import Iterator, Optional, TextIO
 
 try:
     import tomllib
@@ -24,10 +24,12 @@ except ModuleNotFoundError:  # Python < 3.11
 
 from scripthost.errors import ScripthostError
 from scripthost.langs.base import own_exec_path
+from scripthost.langs.specs import Language, language_named
 
-__all__ = ["Script", "all_scripts", "find_script", "print_listing", "split_args"]
+__all__ = ["Script", "all_scripts", "find_script", "print_listing", "script_dirs", "split_args"]
 
-LANGS = {"python": ".py", "perl": ".pl", "lua": ".lua"}
+#: a name found in several languages of one origin runs the first of these
+LANGS = {k: language_named(k).suffix for k in ("python", "perl", "lua")}  # type: ignore[union-attr]
 _EXT_LANG = {v: k for k, v in LANGS.items()}
 ORIGIN_RANK = {"user": 0, "scripthost": 1, "perf": 2}
 
@@ -48,6 +50,21 @@ class Script:
     system_wide: Optional[bool] = None
     #: the script's own options that take a value (`-o FILE`), given to the report half live
     report_options: list[str] = field(default_factory=list)
+    #: perf's bin/NAME-record, which says what to record when run (see scripthost.dryrun)
+    record_script: Optional[Path] = None
+
+    def record_alternatives(self, record_args: list[str]) -> list[list[str]]:
+        """The `scripthost record` options of each way this script can record, best first
+        (the user's ``record_args`` not included); a one-line error if it cannot here."""
+        if self.record_script is None:
+            alts = [self.events] + ([self.fallback_events] if self.fallback_events else [])
+            return [[a for ev in evs for a in ("-e", ev)] + self.record_options for evs in alts]
+        from scripthost.dryrun import dry_run
+        run = dry_run(self.record_script, record_args)
+        why = run.refusal()
+        if why is not None:
+            raise ScripthostError(f"{self.name} cannot run here: {why}")
+        return run.records
 
     @property
     def top_style(self) -> bool:
@@ -124,7 +141,6 @@ def perf_exec_path() -> Optional[Path]:
 
 
 _META = re.compile(r"^\s*#\s*(description|args):\s*(.*)$")
-_EVENT_OPT = re.compile(r"(?:^|\s)-e\s+(\S+)")
 
 
 def _perf_scripts(root: Path) -> list[Script]:
@@ -153,38 +169,23 @@ def _perf_scripts(root: Path) -> list[Script]:
                         setattr(s, m.group(1), m.group(2).strip())
                 rec = bindir / (name + "-record")
                 if rec.exists():
-                    _parse_perf_record(rec.read_text(errors="replace"), s)
+                    s.record_script = rec
             except OSError:
                 pass
             out[(name, lang)] = s
     return list(out.values())
 
 
-def _parse_perf_record(text: str, s: Script) -> None:
-    """The events (and fallbacks) of a perf bin/NAME-record shell script."""
-    alternatives: list[list[str]] = []
-    opts: list[str] = []
-    for line in text.splitlines():
-        if "perf record" not in line or line.lstrip().startswith("#"):
-            continue
-        for part in line.split("||"):
-            if "perf record" not in part:
-                continue
-            evs = _EVENT_OPT.findall(part)
-            if evs:
-                alternatives.append(evs)
-            for o in ("-R", "-a"):
-                if re.search(rf"(?:^|\s){o}(?:\s|$)", part) and o not in opts:
-                    opts.append(o)
-            m = re.search(r"(?:^|\s)-c\s+(\d+)", part)
-            if m and "-c" not in opts:
-                opts += ["-c", m.group(1)]
-    if alternatives:
-        s.events = alternatives[0]
-        s.fallback_events = alternatives[1] if len(alternatives) > 1 else []
-    s.record_options = [o for o in opts if o != "-a"]
-    if "-a" in opts:
-        s.system_wide = True
+def script_dirs(lang: Language) -> Iterator[Path]:
+    """Where a bare `-s FILE` is looked for, in the order of the names `-l` lists: the
+    user's directories, ours, then perf's exec path (asked only when reached)."""
+    for d in _user_dirs():
+        yield d / lang.key
+        yield d
+    yield own_exec_path() / "scripts" / lang.key
+    perf_root = perf_exec_path()
+    if perf_root is not None:
+        yield perf_root / "scripts" / lang.key
 
 
 def all_scripts() -> list[Script]:

@@ -28,29 +28,23 @@ from typing import Optional
 
 from scripthost.collect.record import LIVE_PARENT_ENV, parse_record_args
 from scripthost.collect.workload import become_subreaper, resolve_command, stop_tree
-from scripthost.errors import ScripthostError, StreamError
+from scripthost.errors import EmptyInput, ScripthostError, StreamError
 from scripthost.library import Script, find_script, split_args
 
-__all__ = ["live_main", "record_command", "run_report"]
+__all__ = ["live_main", "record_command", "record_options", "run_report"]
 
-_TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
-
-
-def _event_exists(ev: str) -> bool:
-    if ":" not in ev:
-        return True  # a PMU/software event: let the recorder judge
-    sys_, name = ev.split(":", 1)
-    for root in _TRACEFS:
-        d = os.path.join(root, "events", sys_)
-        if os.path.isdir(d):
-            return "*" in name or "?" in name or os.path.isdir(os.path.join(d, name))
-    return True  # no tracefs visible: the recorder will mount it or explain
-
-
-def _choose_events(script: Script) -> list[str]:
-    if script.fallback_events and not all(_event_exists(e) for e in script.events):
-        return script.fallback_events
-    return script.events
+def record_options(script: Script, record_args: list[str]) -> list[str]:
+    """The script's own `scripthost record` options: the first of its ways to record that
+    this machine can record (perf's `A || B` fallbacks), else a one-line error naming why
+    the first cannot."""
+    from scripthost.collect.record import unavailable
+    first: Optional[str] = None
+    for alt in script.record_alternatives(record_args):
+        why = unavailable(alt)
+        if why is None:
+            return alt
+        first = first or why
+    raise ScripthostError(f"{script.name} cannot run here: {first}")
 
 
 def _has_command(args: list[str]) -> bool:
@@ -70,13 +64,12 @@ def _has_command(args: list[str]) -> bool:
 
 
 def record_command(script: Script, record_args: list[str], *, output: Optional[str],
-                   exclude_pids: list[int] = ()) -> list[str]:
+                   exclude_pids: list[int] = (), own: Optional[list[str]] = None) -> list[str]:
     """The `scripthost record` command line of a script's record half (``output``: the
-    stream's file, quietly; None leaves it to ``record_args``)."""
+    stream's file, quietly; None leaves it to ``record_args``; ``own``: the script's
+    record_options, when already chosen)."""
     cmd = [sys.executable, "-m", "scripthost", "record"]
-    for ev in _choose_events(script):
-        cmd += ["-e", ev]
-    cmd += script.record_options
+    cmd += record_options(script, record_args) if own is None else own
     targeted = any(a in ("-p", "-t", "-C", "-a") for a in record_args)
     if not targeted and (script.top_style or script.system_wide or not _has_command(record_args)):
         cmd.append("-a")
@@ -163,6 +156,9 @@ class _RecordHalf:
         return ""
 
 
+#: perf script's status for an input without data
+EMPTY_PIPE_STATUS = 255
+
 #: record_command's placeholder for the stream's fd, known once the pipe exists
 _STREAM_FD = "/dev/fd/STREAM"
 
@@ -175,13 +171,14 @@ def _run_live(script: Script, report_args: list[str], record_args: list[str]) ->
     command = parse_record_args(list(record_args)).command
     if command:
         resolve_command(command)  # before trace_begin: a command that cannot run traces nothing
+    own = record_options(script, record_args)  # so is a script that cannot record here
     runtime = runtime_for(str(script.path), report_args, script.language)
     with runtime:
         runtime.load()
         helpers = list(getattr(runtime, "helper_pids", lambda: [])())
         become_subreaper()
         cmd = record_command(script, record_args, output=_STREAM_FD,
-                             exclude_pids=[os.getpid()] + helpers)
+                             exclude_pids=[os.getpid()] + helpers, own=own)
         half = _RecordHalf(cmd)
         interrupted: list[int] = []
 
@@ -194,8 +191,8 @@ def _run_live(script: Script, report_args: list[str], record_args: list[str]) ->
         old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         fault: Optional[ScripthostError] = None
         try:
-            session = Session(half.stream)
             try:
+                session = Session(half.stream)  # an empty stream: the record half failed
                 run_script_session(session, runtime, str(script.path))
             except StreamError as e:
                 fault = e
@@ -229,6 +226,12 @@ def live_main(half: Optional[str], name: Optional[str], args: list[str], *,
     if half == "report":
         inp, rest = _take_input(args)
         inp = inp or input_path or ("-" if _stdin_is_pipe() else "perf.data")
-        return run_report(script, rest, inp)
+        try:
+            return run_report(script, rest, inp)
+        except EmptyInput:
+            if inp == "-" and _stdin_is_pipe():
+                # the record half before us in the pipeline failed and has said why
+                raise SystemExit(EMPTY_PIPE_STATUS) from None
+            raise
     report_args, record_args = split_args(script, args)
     return _run_live(script, report_args, record_args)

@@ -61,3 +61,21 @@ def test_exact_counts_and_no_self_events(static_workload: str, tmp_path: Path) -
 def test_unknown_event_is_one_line() -> None:
     r = scripthost("record", "-e", "nosuch:event", "-a", "-o", "/dev/null")
     assert r.returncode != 0 and b"unknown tracepoint" in r.stderr and r.stderr.count(b"\n") == 1
+
+
+@can_record
+def test_event_group_records_each_member_as_perf_does(static_workload: str) -> None:
+    group = "{raw_syscalls:sys_enter,raw_syscalls:sys_exit}"
+    ours = scripthost("record", "-e", group, "-o", "-", "--", static_workload, "30", "0", "0")
+    theirs = perf("record", "-q", "-e", group, "-o", "-", "--", static_workload, "30", "0", "0")
+    assert ours.returncode == theirs.returncode == 0, ours.stderr
+    a = _syscalls_of(perf("script", "-i", "-", input=ours.stdout).stdout.decode(), "wl")
+    b = _syscalls_of(perf("script", "-i", "-", input=theirs.stdout).stdout.decode(), "wl")
+    assert a == b and a.count("raw_syscalls:sys_enter 110") == a.count("raw_syscalls:sys_exit 110") == 30
+
+
+@can_record
+def test_event_group_with_a_missing_member_names_it() -> None:
+    r = scripthost("record", "-e", "{raw_syscalls:sys_enter,nosuch:hcall_exit}", "-a", "-o", "/dev/null")
+    assert r.returncode != 0 and r.stderr.count(b"\n") == 1, r.stderr
+    assert r.stderr.startswith(b"scripthost: unknown tracepoint 'nosuch:hcall_exit'")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IS_ROOT, tracefs_dir
+from conftest import IS_ROOT, PERF_EXEC, tracefs_dir
 
 pytestmark = pytest.mark.skipif(not IS_ROOT or tracefs_dir() is None,
                                 reason="live tracing needs root and tracefs")
@@ -125,3 +125,103 @@ def test_no_permission_names_the_fix() -> None:
                        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
     assert r.returncode != 0
     assert "perf_event_paranoid" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+PERF_BIN = Path(PERF_EXEC or "/nonexistent") / "scripts" / "python" / "bin"
+needs_perf_scripts = pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")
+
+
+@needs_perf_scripts
+def test_dry_run_captures_every_fallback_and_the_users_args_apart() -> None:
+    from scripthost.dryrun import dry_run
+    run = dry_run(PERF_BIN / "syscall-counts-record", ["-p", "1 2", "--", "sleep", "*"])
+    assert run.records == [["-e", "raw_syscalls:sys_enter"], ["-e", "syscalls:sys_enter"]]
+    assert dry_run(PERF_BIN / "flamegraph-record", ["-o", "a b"]).records == [["-g"]]
+
+
+def _fake_perf_script(tmp_path: Path, record_sh: str) -> "object":
+    from scripthost.library import Script
+    bindir = tmp_path / "scripts" / "python" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / "fake-record").write_text("#!/bin/bash\n" + record_sh)
+    return Script(name="fake", language="python", path=tmp_path / "scripts" / "python" / "fake.py",
+                  origin="perf", record_script=bindir / "fake-record")
+
+
+def test_the_first_fallback_this_kernel_has_is_recorded(tmp_path: Path) -> None:
+    from scripthost.live import record_options
+    s = _fake_perf_script(tmp_path, "(perf record -e nosuch:sys_enter $@ || \\\n"
+                                    " perf record -R -e raw_syscalls:sys_enter $@) 2> /dev/null\n")
+    assert record_options(s, ["--", "true"]) == ["-R", "-e", "raw_syscalls:sys_enter"]
+
+
+def test_no_fallback_this_kernel_has_names_the_first(tmp_path: Path) -> None:
+    from scripthost.errors import ScripthostError
+    from scripthost.live import record_options
+    s = _fake_perf_script(tmp_path, "(perf record -e nosuch:a $@ || perf record -e nosuch:b $@) 2>/dev/null\n")
+    with pytest.raises(ScripthostError, match=r"^fake cannot run here: unknown tracepoint 'nosuch:a'"):
+        record_options(s, [])
+
+
+def _no_perf_event(pattern: str) -> bool:
+    return pattern not in subprocess.run(["perf", "list"], capture_output=True, text=True).stdout
+
+
+@needs_perf_scripts
+@pytest.mark.skipif(PERF_EXEC is None or not (_no_perf_event("mem_inst_retired.all_loads") and
+                                              _no_perf_event("mem_uops_retired.all_loads")),
+                    reason="this machine has a retired-loads event: mem-phys-addr can record")
+def test_mem_phys_addr_says_in_one_line_what_perfs_script_says() -> None:
+    said = subprocess.run(["/bin/sh", str(PERF_BIN / "mem-phys-addr-record")], capture_output=True,
+                          text=True).stdout.strip()  # perf's script, stopping before perf record
+    r = _sh("trace", "mem-phys-addr", "--", "sleep", "2")
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == f"scripthost: mem-phys-addr cannot run here: {said}\n"
+    assert said == "There is no event to count all retired load instructions/uops."
+
+
+@needs_perf_scripts
+@pytest.mark.skipif(os.path.isdir(f"{tracefs_dir()}/events/powerpc"), reason="this kernel has powerpc:hcall_*")
+def test_powerpc_hcalls_names_the_missing_tracepoint_of_its_group() -> None:
+    r = _sh("trace", "powerpc-hcalls", "--", "sleep", "2")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("scripthost: powerpc-hcalls cannot run here: unknown tracepoint "
+                               "'powerpc:hcall_entry'"), r.stderr
+
+
+def test_live_run_whose_record_half_fails_says_why_once() -> None:
+    r = _sh("trace", "syscall-counts", "-e", "nosuch:ev", "--", "true")
+    assert r.returncode == 1 and r.stdout == "", r.stderr
+    assert r.stderr.startswith("scripthost: unknown tracepoint 'nosuch:ev'") and r.stderr.count("\n") == 1, r.stderr
+
+
+def _pipeline(cmd: str) -> subprocess.CompletedProcess:
+    me = f"{sys.executable} -m scripthost"
+    return subprocess.run(["bash", "-c", cmd.replace("SH", me) + '; echo "${PIPESTATUS[*]}"'],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")
+def test_report_half_after_a_failed_record_half_adds_no_line() -> None:
+    r = _pipeline("SH trace record syscall-counts -e nosuch:x -- true | SH trace report syscall-counts")
+    assert r.stdout.split() == ["1", "255"], r.stdout
+    assert r.stderr.startswith("scripthost: unknown tracepoint 'nosuch:x'") and r.stderr.count("\n") == 1, r.stderr
+    # an empty pipe alone: perf's status, and no line of ours
+    theirs = subprocess.run(["bash", "-c", "true | perf script report syscall-counts"], capture_output=True)
+    r = _pipeline("true | SH trace report syscall-counts")
+    assert r.stdout.split() == ["0", str(theirs.returncode)] == ["0", "255"] and r.stderr == ""
+
+
+def test_report_of_an_empty_file_still_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty.data").write_bytes(b"")
+    r = _sh("trace", "report", "syscall-counts", "-i", str(tmp_path / "empty.data"))
+    assert r.returncode == 2 and r.stderr.startswith("scripthost: empty input") and r.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")
+def test_report_of_a_script_that_cannot_run_here_with_empty_stdin_is_one_line() -> None:
+    if subprocess.run([sys.executable, "-c", "import wx"], capture_output=True).returncode == 0:
+        pytest.skip("wxpython is installed: sched-migration can run here")
+    r = _pipeline("true | SH trace report sched-migration")
+    assert r.stderr.startswith("scripthost: sched-migration.py cannot run here: ") and r.stderr.count("\n") == 1
+    assert r.stdout.split()[1] != "0"

@@ -327,3 +327,29 @@ def test_flamegraph_live_with_its_own_options(clean: str, tmp_path: Path) -> Non
     assert r.returncode == 0, r.stderr
     stacks = folded.read_text().splitlines()
     assert stacks and all(s.startswith("sh;") or s.startswith("sh ") for s in stacks), stacks[:5]
+
+
+def _listed() -> list[tuple[str, list[str]]]:
+    """(name as `-l` prints it, a word for each <required> argument) for every script."""
+    r = subprocess.run(scripthost_argv("trace", "-l"), capture_output=True, text=True, timeout=60)
+    out = []
+    for line in r.stdout.splitlines()[1:]:
+        head = line.split(" [", 1)[0].split()
+        out.append((head[0], ["sleep" for a in head[1:] if a.startswith("<")]))
+    return out
+
+
+@pytest.mark.parametrize("name, required", _listed() if IS_ROOT else [])
+def test_every_listed_script_runs_live_or_says_why(clean: str, tmp_path: Path, name: str,
+                                                   required: list[str]) -> None:
+    """What `-l` prints works as printed: live over a 2 s command, a script prints (or
+    writes) its output, or says in one line why it cannot run on this machine."""
+    r = subprocess.run(scripthost_argv("trace", name, *required, "--", "sleep", "2"), capture_output=True,
+                       text=True, env=token_env(clean), timeout=120, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    err = r.stderr
+    assert "Traceback" not in err, err
+    if r.returncode == 0:
+        assert r.stdout.strip() or any(tmp_path.iterdir()), f"{name}: no output at all"
+    else:
+        ours = [line for line in err.splitlines() if line.startswith("scripthost:")]
+        assert len(ours) == 1 and len(err.strip().splitlines()) == 1, err

@@ -17,7 +17,7 @@ except ModuleNotFoundError:  # Python < 3.11
     import tomli as tomllib
 
 from scripthost.collect.record import SAMPLED_EVENTS
-from conftest import IS_ROOT, PERF_EXEC, can_record, perf, scripthost, tracefs_dir
+from conftest import IS_ROOT, PERF_EXEC, can_record, needs_perf, needs_perl, perf, scripthost, tracefs_dir
 
 ROOT = Path(__file__).resolve().parent.parent / "scripts"
 MANIFESTS = sorted(ROOT.glob("*/*.toml"))
@@ -82,3 +82,70 @@ def test_user_script_shadows_ours_and_is_listed(tmp_path: Path) -> None:
     from conftest import DATA
     r = scripthost("trace", "report", "syscall-counts", "-i", str(DATA / "engine" / "small.data"), env=env)
     assert r.returncode == 0 and r.stdout == b"user version\n"
+
+
+SMALL = str(Path(__file__).parent / "data" / "engine" / "small.data")
+
+
+@needs_perf
+def test_lang_lists_perfs_language_specs_and_lua() -> None:
+    theirs, ours = perf("script", "-s", "lang"), scripthost("trace", "-s", "lang")
+    assert (ours.returncode, ours.stdout) == (theirs.returncode, theirs.stdout) == (0, b"")
+    lua = b"  Lua                                        [Lua]\n  lua                                        [Lua]\n"
+    assert lua in ours.stderr and ours.stderr.replace(lua, b"") == theirs.stderr
+
+
+@needs_perf
+def test_bare_name_found_in_perfs_exec_path_as_perf_finds_it(tmp_path: Path) -> None:
+    """check-perf-trace.py is perf's alone: both find it from a directory without it."""
+    theirs = perf("script", "-i", SMALL, "-s", "check-perf-trace.py", cwd=str(tmp_path))
+    ours = scripthost("trace", "-i", SMALL, "-s", "check-perf-trace.py", cwd=str(tmp_path))
+    assert theirs.returncode == ours.returncode == 0, ours.stderr
+    assert b"sched__sched_switch" in ours.stdout and ours.stdout == theirs.stdout
+
+
+@needs_perf
+@needs_perl
+@pytest.mark.parametrize("spec", ["rw-by-pid.pl", "perl:rw-by-pid.pl", "Perl:rw-by-pid.pl", "pl:rw-by-pid.pl"])
+def test_bare_name_runs_ours_before_perfs(spec: str, tmp_path: Path) -> None:
+    ours_file = scripthost("trace", "-i", SMALL, "-s", str(ROOT / "perl" / "rw-by-pid.pl"))
+    perfs_file = scripthost("trace", "-i", SMALL, "-s", f"{PERF_EXEC}/scripts/perl/rw-by-pid.pl")
+    assert ours_file.stdout != perfs_file.stdout  # the two tell themselves apart
+    r = scripthost("trace", "-i", SMALL, "-s", spec, cwd=str(tmp_path))
+    assert r.returncode == 0 and r.stdout == ours_file.stdout, r.stderr
+
+
+@needs_perf
+def test_bare_python_name_and_prefix_run_ours(tmp_path: Path) -> None:
+    for spec in ("flamegraph.py", "python:flamegraph.py", "PY:flamegraph.py"):
+        r = scripthost("trace", "-i", SMALL, "-s", spec, cwd=str(tmp_path))
+        # perf's flamegraph.py would stop for want of its d3 template; ours writes the svg
+        assert r.returncode == 0 and b"wrote flamegraph.svg" in r.stdout, r.stderr
+        assert (tmp_path / "flamegraph.svg").exists()
+        (tmp_path / "flamegraph.svg").unlink()
+
+
+@needs_perf
+def test_a_file_in_the_current_directory_wins_as_with_perf(tmp_path: Path) -> None:
+    (tmp_path / "syscall-counts.py").write_text('def trace_end():\n    print("the local one")\n')
+    for run in (perf("script", "-i", SMALL, "-s", "syscall-counts.py", cwd=str(tmp_path)),
+                scripthost("trace", "-i", SMALL, "-s", "syscall-counts.py", cwd=str(tmp_path))):
+        assert run.returncode == 0 and run.stdout == b"the local one\n", run.stderr
+
+
+@needs_perf
+@pytest.mark.parametrize("spec", ["syscall-counts", "nosuchlang:x.py"])
+def test_bad_spec_is_a_usage_error_as_with_perf(spec: str) -> None:
+    theirs = perf("script", "-i", SMALL, "-s", spec)
+    ours = scripthost("trace", "-i", SMALL, "-s", spec)
+    assert theirs.returncode == ours.returncode == 129
+    assert ours.stderr.startswith(b"scripthost: ") and ours.stderr.count(b"\n") == 1, ours.stderr
+
+
+@needs_perf
+def test_missing_script_is_one_line(tmp_path: Path) -> None:
+    for spec in ("nope.py", "py:syscall-counts", "lua:nope.lua"):
+        theirs = perf("script", "-i", SMALL, "-s", spec, cwd=str(tmp_path))
+        ours = scripthost("trace", "-i", SMALL, "-s", spec, cwd=str(tmp_path))
+        assert theirs.returncode != 0 or spec.startswith("lua")
+        assert ours.returncode != 0 and ours.stderr.count(b"\n") == 1, ours.stderr

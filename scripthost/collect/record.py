@@ -10,7 +10,8 @@ usage: scripthost record [-e EVENT ...] [--filter EXPR] [-a] [-C CPUS]
 EVENT is a tracepoint (sys:event, globs allowed) or a sampled event: cpu-clock,
 task-clock, page-faults, context-switches, cpu-migrations, minor-faults,
 major-faults, cycles, instructions, cache-references, cache-misses, branches,
-branch-misses, with perf's modifiers (:u user only, :k kernel only).  Sampled
+branch-misses, with perf's modifiers (:u user only, :k kernel only); a group
+`{a,b}` (without modifiers) records each of its members.  Sampled
 events run at -F 4000 Hz unless -c or -F says otherwise; -g records callchains
 (frame pointers) for every event.  Without -e, cycles is sampled, or cpu-clock
 where the machine has no PMU; an unprivileged user gets the user-space part
@@ -46,7 +47,7 @@ from scripthost.engine.layouts import (
 )
 from scripthost.errors import ScripthostError, UsageError
 
-__all__ = ["RecordOptions", "Recorder", "parse_record_args", "record_main"]
+__all__ = ["RecordOptions", "Recorder", "parse_record_args", "record_main", "split_events", "unavailable"]
 
 SAMPLED_SAMPLE_TYPE = ST.IP | ST.TID | ST.TIME | ST.CPU | ST.PERIOD | ST.IDENTIFIER
 DEFAULT_FREQ = 4000
@@ -118,6 +119,44 @@ class RecordOptions:
     command: list[str] = field(default_factory=list)
 
 
+def split_events(spec: str) -> list[str]:
+    """An -e list (`a,b`, `{a,b}` groups) as its events, each group's members in place.
+
+    A group only schedules its members together, which tracepoints and software events
+    need not be; a group with modifiers (`{a,b}:S`, leader sampling) is refused."""
+    out: list[str] = []
+    depth, start = 0, 0
+    for k, c in enumerate(spec + ","):
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            part, start = spec[start:k], k + 1
+            if part.startswith("{"):
+                members, _, mods = part[1:].rpartition("}")
+                if mods or depth:
+                    raise UsageError(f"event group {part!r}: scripthost record takes groups "
+                                     "without modifiers only; give the events one by one")
+                out += split_events(members)
+            elif part:
+                out.append(part)
+    if depth:
+        raise UsageError(f"event list {spec!r}: a '{{' without its '}}'")
+    return out
+
+
+def unavailable(argv: list[str]) -> Optional[str]:
+    """Why `scripthost record ARGV` cannot record on this machine (an option it lacks, an
+    event the kernel lacks), in one line, or None.  PMU events are judged when opened."""
+    try:
+        o = parse_record_args(list(argv))
+        resolve_events([e for e in o.events if sampled_event(e) is None])
+    except ScripthostError as e:
+        return str(e).splitlines()[0]
+    return None
+
+
 def _cpu_list(spec: str) -> list[int]:
     out: list[int] = []
     for part in spec.split(","):
@@ -149,9 +188,9 @@ def parse_record_args(argv: list[str]) -> RecordOptions:
                 sys.stdout.write(__doc__ or "")
                 raise SystemExit(0)
             if a in ("-e", "--event"):
-                o.events.extend(e for e in value().split(",") if e)
+                o.events.extend(split_events(value()))
             elif a.startswith("-e") and len(a) > 2:
-                o.events.extend(e for e in a[2:].split(",") if e)
+                o.events.extend(split_events(a[2:]))
             elif a == "--filter":
                 if not o.events:
                     raise UsageError("--filter must follow the -e it applies to")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from scripthost.engine.layouts import FILE_HEADER, PERF_MAGIC, PIPE_HEADER, U64
 from scripthost.engine.source import ChunkSource, Input, open_input
-from scripthost.errors import StreamError
+from scripthost.errors import EmptyInput, StreamError
 
 __all__ = ["Recording", "open_recording"]
 
@@ -48,7 +48,7 @@ def open_recording(inp: Input) -> Recording:
     src = ChunkSource(reader, name)
     if not src.fill(16):
         if len(src.buf) == 0:
-            raise StreamError("empty input: no perf data (did the record side fail to start?)", 0)
+            raise EmptyInput()
         raise StreamError("truncated input: perf header cut short", len(src.buf))
     magic, size = PIPE_HEADER.unpack_from(src.buf, 0)
     if magic == _SWAPPED_MAGIC:

@@ -63,17 +63,19 @@ def own_exec_path() -> Path:
 
 
 def runtime_for(script: str, args: list[str], language: Optional[str] = None) -> Runtime:
-    """Pick the runtime for ``script`` by ``language`` or by its file extension."""
+    """Pick the runtime for ``script`` by ``language`` (any name `-s lang` lists) or by
+    its file extension."""
     from scripthost.errors import ScripthostError
-    lang = (language or "").lower()
-    ext = os.path.splitext(script)[1].lower()
-    if lang in ("python", "py") or (not lang and ext == ".py"):
+    from scripthost.langs.specs import language_named, language_of_file
+    lang = language_named(language) if language else language_of_file(script)
+    key = lang.key if lang is not None else None
+    if key == "python":
         from scripthost.langs.python_rt import PythonRuntime
         return PythonRuntime(script, args)
-    if lang in ("perl", "pl") or (not lang and ext == ".pl"):
+    if key == "perl":
         from scripthost.langs.perl_rt import PerlRuntime
         return PerlRuntime(script, args)
-    if lang in ("lua",) or (not lang and ext == ".lua"):
+    if key == "lua":
         from scripthost.langs.lua_rt import LuaRuntime
         return LuaRuntime(script, args)
     raise ScripthostError(

@@ -12,11 +12,10 @@ from typing import Any
 
 from scripthost.engine.session import Consumer, Session
 from scripthost.errors import ScripthostError
+from scripthost.langs.specs import language_named
 
 __all__ = ["generate_script", "skeleton"]
 
-_LANGS = {"python": "python", "py": "python", "perl": "perl", "pl": "perl", "lua": "lua"}
-_EXT = {"python": "py", "perl": "pl", "lua": "lua"}
 _COMMON = ["event_name", "context", "common_cpu", "common_secs", "common_nsecs",
            "common_pid", "common_comm", "common_callchain"]
 
@@ -204,19 +203,20 @@ def _lua(fmts: list[Any], source: str) -> str:
 
 def skeleton(language: str, inp: str) -> str:
     """The skeleton text for ``language`` over recording ``inp``."""
-    lang = _LANGS.get(language.lower())
+    lang = language_named(language)
     if lang is None:
         raise ScripthostError(f"invalid language specifier {language!r}: use python, perl or lua")
     fmts = _events(inp)
-    return {"python": _python, "perl": _perl, "lua": _lua}[lang](fmts, inp)
+    return {"python": _python, "perl": _perl, "lua": _lua}[lang.key](fmts, inp)
 
 
 def generate_script(language: str, inp: str) -> int:
     """Write perf-script.{py,pl,lua} in the current directory."""
     text = skeleton(language, inp)
-    lang = _LANGS[language.lower()]
-    name = f"perf-script.{_EXT[lang]}"
+    lang = language_named(language)
+    assert lang is not None  # skeleton() has said why otherwise
+    name = f"perf-script.{lang.ext}"
     with open(name, "w") as f:
         f.write(text)
-    sys.stderr.write(f"generated {lang.capitalize()} script: {name}\n")
+    sys.stderr.write(f"generated {lang.title} script: {name}\n")
     return 0
