@@ -27,6 +27,9 @@ from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError, StreamError
 from scripthost.langs.base import Runtime, ScriptError, exec_path
+# at import time: the finder below may first run inside a script's `import subprocess`,
+# which perf_exec_path needs whole (subprocess imports msvcrt before it defines run)
+from scripthost.library import perf_exec_path
 
 __all__ = ["PythonRuntime", "field_value_plan"]
 
@@ -60,8 +63,7 @@ class _PerfLibFinder:
         if path is not None:
             return None
         if self._dirs is None:
-            type(self)._dirs = []  # the imports below may ask us again (subprocess tries msvcrt)
-            from scripthost.library import perf_exec_path
+            type(self)._dirs = []  # perf_exec_path's own imports may ask us again
             root = perf_exec_path()
             lib = root / "scripts" / "python" / "Perf-Trace-Util" / "lib" / "Perf" / "Trace" if root else None
             type(self)._dirs = [str(lib)] if lib is not None and lib.is_dir() else []
