@@ -395,7 +395,7 @@ class PythonRuntime(Runtime):
             sample["time_running"] = f["time_running"]
         named = self._named.get(ev)
         if named is None:
-            named = self._named[ev] = (s.evsel_name(ev), ev.attr_bytes.ljust(128, b"\0")[:128])
+            named = self._named[ev] = (s.evsel_name(ev), ev.attr_struct)
         tid = smp[S_TID]
         comm = s.comms.get(tid)
         d: dict[str, Any] = {"ev_name": named[0], "attr": named[1], "sample": sample,
