@@ -283,3 +283,65 @@ def test_perl_too_old_is_one_line(tmp_path: Path) -> None:
     assert r.returncode != 0, r.stderr
     assert re.fullmatch(rb"scripthost: perl 5\.\d+\.\d+ is too old for Perl trace scripts \(5\.10 or newer "
                         rb"is needed\): install a newer perl\n", r.stderr), r.stderr
+
+
+@can_record
+@needs_perl
+def test_generated_skeleton_with_process_event_is_perfs(tmp_path: Path) -> None:
+    """`perf script -g perl` on a sched recording, run by both: every tracepoint's handler,
+    then process_event (the skeleton's Data::Dumper of the record, attr, perf_sample and
+    raw data) for every sample, handled or not."""
+    data = tmp_path / "sched.data"
+    r = perf("record", "-q", "-e", "sched:*", "-a", "-o", str(data), "--", "sleep", "0.2")
+    assert r.returncode == 0, r.stderr.decode()
+    g = perf("script", "-i", str(data), "-g", "perl", cwd=str(tmp_path))
+    assert g.returncode == 0, g.stderr.decode()
+    skeleton = str(tmp_path / "perf-script.pl")
+    env = dict(PERL_ENV, PERF_EXEC_PATH=PERF_EXEC)
+    theirs = perf("script", "-i", str(data), "-s", skeleton, env=env)
+    ours = scripthost("trace", "-i", str(data), "-s", skeleton, env=env)
+    assert theirs.returncode == 0 and ours.returncode == 0, ours.stderr.decode()
+    assert ours.stdout == theirs.stdout
+    samples = theirs.stdout.count(b"$VAR1 = [")
+    assert samples > 20 and ours.stdout.count(b"sched::") >= samples
+
+
+# perf_sample's pointer fields point into perf's memory (NULL where the sample lacks the
+# part): the only bytes of process_event's arguments that differ from run to run.
+PERF_SAMPLE_POINTERS = {176: "raw_data", 184: "callchain", 216: "user_regs.regs",
+                        760: "intr_regs.regs", 1304: "user_stack.data", 1336: "read.group.values",
+                        1360: "aux_sample.data"}
+
+
+def _mask_pointers(out: bytes) -> bytes:
+    def mask(m: re.Match) -> bytes:
+        h = bytearray(m.group(1))
+        for off in PERF_SAMPLE_POINTERS:
+            h[2 * off:2 * off + 16] = b"p" * 16
+        return b"perf_sample: " + bytes(h)
+    return re.sub(rb"perf_sample: ([0-9a-f]+)", mask, out)
+
+
+@can_record
+@needs_perl
+@pytest.mark.parametrize("events", [["-e", "cpu-clock", "-c", "100000"],
+                                    ["-e", "cpu-clock", "-c", "100000", "-g"],
+                                    ["-e", "{cpu-clock,task-clock}:S"],
+                                    ["-e", "syscalls:sys_enter_read"]],
+                         ids=["cpu-clock", "callchains", "group-read", "tracepoint"])
+@pytest.mark.parametrize("mode", ["file", "pipe"])
+def test_process_event_arguments_are_perfs(events: list, mode: str, tmp_path: Path) -> None:
+    """process_event's four arguments byte for byte (the record as read, the attr,
+    perf's struct perf_sample, the raw data or undef), pointers masked."""
+    data = tmp_path / "s.data"
+    r = perf("record", "-q", *events, "-o", str(data) if mode == "file" else "-",
+             "--", sys.executable, WORKLOAD, "reads=300")
+    assert r.returncode == 0, r.stderr.decode()
+    inp = ["-i", str(data)] if mode == "file" else ["-i", "-"]
+    stdin = None if mode == "file" else r.stdout
+    probe = str(Path(__file__).parent / "scripts" / "process_event_probe.pl")
+    theirs = perf("script", *inp, "-s", probe, input=stdin)
+    ours = scripthost("trace", *inp, "-s", probe, input=stdin)
+    assert theirs.returncode == 0 and ours.returncode == 0, ours.stderr.decode()
+    assert _mask_pointers(ours.stdout) == _mask_pointers(theirs.stdout)
+    assert ours.stdout.count(b" args, lengths ") > 20

@@ -254,6 +254,12 @@ class Evsel:
         return struct.Struct("".join(fmt))
 
     @property
+    def attr_struct(self) -> bytes:
+        """The perf_event_attr as perf 6.1 holds it (what scripts get as ``attr``): the
+        recording's bytes cut or zero-filled to its size, ATTR_SIZE_VER7."""
+        return self.attr_bytes[:ATTR_SIZE_VER7].ljust(ATTR_SIZE_VER7, b"\0")
+
+    @property
     def is_tracepoint(self) -> bool:
         return self.type == PERF_TYPE_TRACEPOINT
 
@@ -345,10 +351,10 @@ class Evsel:
             n = bin(self.attr["sample_regs_user"]).count("1") if abi else 0
             out["user_regs"] = (abi, take(f"{n}Q"))
         if st & SampleType.STACK_USER:
+            at = p - pos  # perf keeps the stack's place: its size field's offset in the record
             size, = take("Q")
             p += size
-            if size:
-                take("Q")
+            out["user_stack"] = (at, take("Q")[0] if size else 0)  # (offset, dynamic size)
         if st & (SampleType.WEIGHT | SampleType.WEIGHT_STRUCT):
             out["weight"], = take("Q")
         if st & SampleType.DATA_SRC:
@@ -367,4 +373,6 @@ class Evsel:
             out["data_page_size"], = take("Q")
         if st & SampleType.CODE_PAGE_SIZE:
             out["code_page_size"], = take("Q")
+        if st & SampleType.AUX:
+            out["aux_size"], = take("Q")
         return out

@@ -5,7 +5,9 @@ of the event that counter belongs to (found by the value's id), with the period 
 how much that counter grew since its previous value; a counter that did not grow, or
 whose id no event has, gives no sample (the latter counted as an unknown id).  Each
 copy here is the record itself with its id and period fields rewritten, so every
-consumer decodes it as an ordinary sample of the counter's event.
+consumer decodes it as an ordinary sample of the counter's event; the copy's buffer
+holds the record as read after it (`original_record`: perf hands that one to Perl's
+process_event).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from scripthost.engine.attrs import Evsel
 from scripthost.engine.layouts import U16, U64, ReadFormat, SampleType
 from scripthost.errors import StreamError
 
-__all__ = ["ReadSplitter", "reads_counters"]
+__all__ = ["ReadSplitter", "reads_counters", "original_record"]
 
 _M64 = (1 << 64) - 1
 
@@ -24,6 +26,16 @@ _M64 = (1 << 64) - 1
 def reads_counters(ev: Optional[Evsel]) -> bool:
     """Whether ``ev``'s samples carry counter values perf delivers one by one."""
     return ev is not None and bool(ev.sample_type & SampleType.READ)
+
+
+def original_record(item: tuple) -> bytes:
+    """The record a sample item was read as: for a per-counter copy, the sample it was
+    made from."""
+    pos, buf = item[1], item[2]
+    size = U16.unpack_from(buf, pos + 6)[0]
+    if reads_counters(item[3]):
+        return buf[size:]
+    return buf[pos:pos + size]
 
 
 class ReadSplitter:
@@ -68,6 +80,7 @@ class ReadSplitter:
         t, pos, buf, ev = item
         layout = ev.fixed_layout
         size = U16.unpack_from(buf, pos + 6)[0]
+        original = buf[pos:pos + size]
         for value, vid in self._values(ev, buf, pos):
             member = self.id2evsel.get(vid)
             if member is None:
@@ -85,4 +98,4 @@ class ReadSplitter:
                     U64.pack_into(rec, layout[field][0], vid)
             if "period" in layout:
                 U64.pack_into(rec, layout["period"][0], period)
-            out.append((t, 0, bytes(rec), member))
+            out.append((t, 0, bytes(rec) + original, member))

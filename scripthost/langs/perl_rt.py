@@ -5,6 +5,11 @@ events cross its stdin as length-prefixed binary batches (nothing is quoted
 into Perl source, so every byte of a comm or string arrives intact) and the
 bridge decodes the raw tracepoint data with unpack templates built once per
 event.  perl's stdout and stderr are ours, so its output order is its own.
+
+A script that defines `process_event` gets, as under perf, a call for every
+sample after the tracepoint handler (if any): the record, the attr, perf's
+struct perf_sample and the raw data, as byte strings.  Its samples then all go
+packed, with those two strings added.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from typing import Any, Callable, Optional
 from scripthost.engine.attrs import Evsel
 from scripthost.engine.codegen import compile_handler
 from scripthost.engine.layouts import SampleType
+from scripthost.engine.read_groups import original_record
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError
+from scripthost.langs import perf_sample
 from scripthost.langs.base import Runtime, ScriptError, exec_path, own_exec_path
 
 __all__ = ["PerlRuntime"]
@@ -33,10 +40,14 @@ _F_SETPIPE_SZ = 1031
 _U32 = struct.Struct("<I").unpack_from
 _EVENT = struct.Struct("<HIQiI")  # id, cpu, time, tid (signed: perf shows tid -1 as ":-1"), raw length
 # frame kinds 0 and 1, samples without a fixed layout: _EVENT, the raw data and (kind 1)
-# the callchain; the bridge's template and the places of cpu, time, tid, raw and
-# callchain (0: none) among the values it gives (the id is first)
-_PACKED = ("S< L< Q< l< L</a", 5, (1, 2, 3, 4, 0))
-_PACKED_CALLCHAIN = ("S< L< Q< l< L</a L</a", 6, (1, 2, 3, 4, 5))
+# the callchain; kinds 2 and 3 add the record and its perf_sample for process_event.
+# The bridge's template and the places of cpu, time, tid, raw, callchain, record and
+# perf_sample (0: none) among the values it gives (the id is first)
+_PACKED = ("S< L< Q< l< L</a", 5, (1, 2, 3, 4, 0, 0, 0))
+_PACKED_CALLCHAIN = ("S< L< Q< l< L</a L</a", 6, (1, 2, 3, 4, 5, 0, 0))
+_GENERIC = ("S< L< Q< l< L</a L</a L</a", 7, (1, 2, 3, 4, 0, 5, 6))
+_GENERIC_CALLCHAIN = ("S< L< Q< l< L</a L</a L</a L</a", 8, (1, 2, 3, 4, 5, 6, 7))
+_KINDS = (_PACKED, _PACKED_CALLCHAIN, _GENERIC, _GENERIC_CALLCHAIN)
 _CC_IP = struct.Struct("<QB")
 _CC_SYM = struct.Struct("<QQB")
 
@@ -68,8 +79,8 @@ class PerlRuntime(Runtime):
         self.proc: Optional[subprocess.Popen] = None
         self.events = bytearray(b"E\0")
         self.session: Optional[Session] = None
-        self._ids: dict[int, int] = {}
-        self._kinds: dict[str, int] = {_PACKED[0]: 0, _PACKED_CALLCHAIN[0]: 1}
+        self._ids: dict[Evsel, int] = {}
+        self._kinds: dict[str, int] = {k[0]: i for i, k in enumerate(_KINDS)}
         # evsel -> (frame kind, event id bytes, slice start, raw_size offset)
         # for samples sent as a slice of themselves
         self._slices: dict[Evsel, tuple] = {}
@@ -168,8 +179,8 @@ class PerlRuntime(Runtime):
 
     def begin(self, session: Session) -> None:
         self.session = session
-        self._control(_kind_record(0, *_PACKED))
-        self._control(_kind_record(1, *_PACKED_CALLCHAIN))
+        for kind, layout in enumerate(_KINDS[:4 if self.has_process_event else 2]):
+            self._control(_kind_record(kind, *layout))
         for tid, comm in session.comms.items():
             self._control(b"C" + struct.pack("<i", tid) + _s(comm))
         self._control(b"B", flush=True)
@@ -240,11 +251,15 @@ class PerlRuntime(Runtime):
                 raise ScriptError(f"the perl script {self.script} exited with status {rc}", rc)
 
     def handler(self, ev: Evsel) -> Optional[Callable[[tuple], Any]]:
-        fmt = ev.tp_format
-        if not ev.is_tracepoint or fmt is None:
+        fmt = ev.tp_format if ev.is_tracepoint else None
+        if fmt is None and not self.has_process_event:
             return None
-        pid = len(self._ids)
-        self._ids[fmt.id] = pid
+        pid = self._ids[ev] = len(self._ids)
+        if self.has_process_event:
+            self._control(b"A" + struct.pack("<H", pid) + _s(ev.attr_struct)
+                          + struct.pack("<HB", perf_sample.SIZE, bool(ev.sample_type & SampleType.RAW)))
+        if fmt is None:
+            return self._event_encoder(ev, pid, False)
         name = f"{fmt.system}::{fmt.name}"
         rec = bytearray(b"D" + struct.pack("<H", pid) + _s(name) + struct.pack("<H", len(fmt.fields)))
         for f in fmt.fields:
@@ -257,8 +272,9 @@ class PerlRuntime(Runtime):
         ctl = bytearray(rec)
         self._walk(fmt, name, ctl)
         self._control(bytes(ctl))
-        self._slice_layout(ev, pid)
-        return self._event_encoder(ev, pid)
+        if not self.has_process_event:
+            self._slice_layout(ev, pid)
+        return self._event_encoder(ev, pid, True)
 
     def _slice_layout(self, ev: Evsel, pid: int) -> None:
         """Send ``ev``'s samples as slices when tid, time, cpu and the raw data sit at fixed
@@ -276,7 +292,7 @@ class PerlRuntime(Runtime):
         kind = self._kinds.get(template)
         if kind is None:
             kind = self._kinds[template] = len(self._kinds)
-            self._control(_kind_record(kind, template, 5, (3, 2, 1, 4, 0)))
+            self._control(_kind_record(kind, template, 5, (3, 2, 1, 4, 0, 0, 0)))
         self._slices[ev] = (kind, struct.pack("<H", pid), start, lay["raw_size"][0])
 
     def _walk(self, fmt: Any, name: str, buf: bytearray) -> None:
@@ -295,17 +311,20 @@ class PerlRuntime(Runtime):
             buf.extend(b"W\x03" + _s(ev) + _s(field) + struct.pack("<q", _i64(value)) + _s(text))
         PrintFormat(fmt, None).walk_defines(flag_field, flag_value, sym_field, sym_value, name)
 
-    def _event_encoder(self, ev: Evsel, pid: int) -> Callable[[tuple], Any]:
-        """Samples without a fixed layout, packed: id, cpu, time, tid, raw data, and
-        the callchain when the event has one."""
-        kind = 1 if ev.sample_type & SampleType.CALLCHAIN else 0
+    def _event_encoder(self, ev: Evsel, pid: int, tracepoint: bool) -> Callable[[tuple], Any]:
+        """Samples packed: id, cpu, time, tid, raw data, the callchain when a tracepoint
+        has one, and the record and its perf_sample when the script has process_event."""
+        kind = bool(tracepoint and ev.sample_type & SampleType.CALLCHAIN) + 2 * self.has_process_event
         body = ["    smp = parse(item[2], item[1])", "    raw = smp[6] or b''",
                 f"    if rt.events[1] != {kind}:", f"        rt._send_events({kind})",
-                "    out = rt.events", f"    out += head({pid}, smp[1], smp[0], smp[3], len(raw))", "    out += raw"]
-        if kind:
+                "    out = rt.events", f"    out += head({pid}, smp[1] & 0xFFFFFFFF, smp[0], smp[3], len(raw))", "    out += raw"]
+        if kind & 1:
             body.append("    out += rt._callchain(item)")
+        if kind & 2:
+            body.append("    out += generic(smp, item)")
         body += ["    if len(out) >= BATCH:", "        rt._send_events()"]
-        env = {"rt": self, "head": _EVENT.pack, "parse": ev.parse, "BATCH": BATCH}
+        env = {"rt": self, "head": _EVENT.pack, "parse": ev.parse, "BATCH": BATCH,
+               "generic": _generic_args}
         return compile_handler(body, env, "<scripthost perl encoder>")
 
     def _callchain(self, item: tuple) -> bytes:
@@ -324,10 +343,18 @@ class PerlRuntime(Runtime):
         return struct.pack("<IH", len(out) + 2, len(locs)) + out
 
 
+def _generic_args(smp: tuple, item: tuple) -> bytes:
+    """process_event's record and perf_sample (its trailing zeros left to the bridge)
+    for a sample item (``smp`` its tuple), each u32 length + bytes."""
+    record = original_record(item)
+    sample = perf_sample.perf_sample_bytes(item[3], smp, item[2], item[1])
+    return struct.pack("<I", len(record)) + record + struct.pack("<I", len(sample)) + sample
+
+
 def _kind_record(kind: int, template: str, stride: int, at: tuple) -> bytes:
     """'K': frame ``kind`` holds events laid out as ``template`` (after the event id);
-    ``at``: the places of cpu, time, tid, raw and callchain (0: none) among the
-    ``stride`` values it gives."""
+    ``at``: the places of cpu, time, tid, raw, callchain, record and perf_sample
+    (0: none) among the ``stride`` values it gives."""
     return b"K" + bytes((kind,)) + _s(template) + bytes((stride, *at))
 
 

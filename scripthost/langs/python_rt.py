@@ -28,6 +28,9 @@ from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError, StreamError
 from scripthost.langs.base import Runtime, ScriptError, exec_path
+# at import time: the finder below may first run inside a script's `import subprocess`,
+# which perf_exec_path needs whole (subprocess imports msvcrt before it defines run)
+from scripthost.library import perf_exec_path
 
 __all__ = ["PythonRuntime", "field_value_plan"]
 
@@ -61,11 +64,7 @@ class _PerfLibFinder:
         if path is not None:
             return None
         if self._dirs is None:
-            sub = sys.modules.get("subprocess")
-            if sub is not None and not hasattr(sub, "run"):
-                return None  # subprocess, which finding the library needs, is being imported
-            type(self)._dirs = []  # the imports below may ask us again
-            from scripthost.library import perf_exec_path
+            type(self)._dirs = []  # perf_exec_path's own imports may ask us again
             root = perf_exec_path()
             lib = root / "scripts" / "python" / "Perf-Trace-Util" / "lib" / "Perf" / "Trace" if root else None
             type(self)._dirs = [str(lib)] if lib is not None and lib.is_dir() else []
@@ -446,7 +445,7 @@ class PythonRuntime(Runtime):
             sample["time_running"] = f["time_running"]
         named = self._named.get(ev)
         if named is None:
-            named = self._named[ev] = (s.evsel_name(ev), ev.attr_bytes.ljust(128, b"\0")[:128])
+            named = self._named[ev] = (s.evsel_name(ev), ev.attr_struct)
         tid = smp[S_TID]
         comm = s.comms.get(tid)
         d: dict[str, Any] = {"ev_name": named[0], "attr": named[1], "sample": sample,

@@ -9,9 +9,13 @@
 #       d=data_loc string, r=rel_loc string, z=zero), offset, size, signed
 #       and the offsets of common_preempt_count / common_flags / common_lock_depth (-1: none)
 #   'K' u8 frame kind, unpack template of one event, u8 stride, and the places of
-#       cpu, time, tid, raw and callchain (0: none) among the stride values the
-#       template gives (id is first); a callchain is u16 entries, each u64 ip, u8 has
-#       (1: sym: u64 start, u64 end, u8 binding, name; 2: dso name)
+#       cpu, time, tid, raw, callchain, record and perf_sample (0: none) among the
+#       stride values the template gives (id is first); a callchain is u16 entries,
+#       each u64 ip, u8 has (1: sym: u64 start, u64 end, u8 binding, name; 2: dso name)
+#   'A' u16 id, attr, u16 size of perf's struct perf_sample, u8 raw data sampled: the
+#       event's samples go to main::process_event too (after its handler, if any), as
+#       under perf: the record, the attr, the perf_sample (NUL-padded to its size) and
+#       the raw data (undef when not sampled)
 #   'W' define_* call: u8 which, strings event, field, i64 value, string text
 #   'C' i32 tid, comm (empty: forget the tid)
 #   'B' trace_begin   'X' trace_end   'T' trace_interval   'L' trace_lost: kind, u64 count
@@ -63,7 +67,9 @@ my $has_process_event = defined &main::process_event ? 1 : 0;
 print $control "ok $interval $has_process_event\n";
 close $control;
 
-my (@handler, @name_of, @context_of, %frame_branch, %comm_of, @kinds, @frame_loop);
+my (@handler, @name_of, @context_of, %handler_branch, %frame_branch, %comm_of, @kinds, @frame_loop);
+my (@attr_of, @sample_size, @has_raw);
+my $process_event = $has_process_event ? \&main::process_event : undef;
 my $unhandled = defined &main::trace_unhandled ? \&main::trace_unhandled : undef;
 # Context functions find the current event from its handler's context argument
 # (its place in the frame being run), so nothing is set per event for them.
@@ -108,7 +114,10 @@ sub define_event {
         no strict 'refs';
         $handler[$id] = defined &{"${sys}::${ev}"} ? \&{"${sys}::${ev}"} : $unhandled;
     }
-    return $pos if !$handler[$id];
+    if (!$handler[$id]) {
+        set_branch($id) if defined $attr_of[$id];
+        return $pos;
+    }
     # This event type's branch of the frame loop: unpacks of the raw data give
     # common_pid and every field; __data_loc strings need one more each.
     my (@tmpl, @post);
@@ -142,11 +151,21 @@ sub define_event {
     # frame kind's loop names them (frame_loops).
     my $values = "unpack('@tmpl[1..$#tmpl]', RAW)";
     $values = "do { my \@v = $values; @post \@v }" if @post;
-    $frame_branch{$id} = "my \$t = TIME; my \$tid = TID; "
+    $handler_branch{$id} = "my \$t = TIME; my \$tid = TID; "
         . "\$handler[$id]->(\$name_of[$id], \$i, CPU, \$t / 1000000000, \$t % 1000000000, "
         . "unpack('$tmpl[0]', RAW), \$comm_of{\$tid} // \":\$tid\", CALLCHAIN, $values);";
-    frame_loops();
+    set_branch($id);
     return $pos;
+}
+
+# An event type's branch of the frame loops: its handler's call, then process_event's.
+sub set_branch {
+    my ($id) = @_;
+    my $code = $handler_branch{$id} // '';
+    $code .= " \$process_event->(EVENT, \$attr_of[$id], pack('a$sample_size[$id]', SAMPLE), "
+        . ($has_raw[$id] ? 'RAW' : 'undef') . ");" if defined $attr_of[$id];
+    $frame_branch{$id} = $code;
+    frame_loops();
 }
 
 # common_callchain as perf gives it: a hash per entry, {ip, sym => {start, end,
@@ -181,7 +200,7 @@ sub frame_loops {
         my ($template, $stride, %at) = @{$kinds[$k]};
         my $cases = join("\n    els", map {
             my $code = $frame_branch{$_};
-            $code =~ s/\b(CPU|TIME|TID|RAW)\b/\$f[\$i + $at{$1}]/g;
+            $code =~ s/\b(CPU|TIME|TID|RAW|EVENT|SAMPLE)\b/\$f[\$i + $at{$1}]/g;
             $code =~ s/\bCALLCHAIN\b/$at{CALLCHAIN} ? "callchain_of(\$f[\$i + $at{CALLCHAIN}])" : '[]'/e;
             "if (\$id == $_) { $code }"
         } sort { $a <=> $b } keys %frame_branch);
@@ -215,11 +234,16 @@ while (1) {
         } elsif ($type eq 'D') {
             $pos = define_event($buf, $pos);
         } elsif ($type eq 'K') {
-            my ($k, $template, $stride, @at) = unpack("\@$pos C S</a C C5", $buf);
-            $pos += 1 + 2 + length($template) + 1 + 5;
+            my ($k, $template, $stride, @at) = unpack("\@$pos C S</a C C7", $buf);
+            $pos += 1 + 2 + length($template) + 1 + 7;
             $kinds[$k] = [$template, $stride, CPU => $at[0], TIME => $at[1], TID => $at[2], RAW => $at[3],
-                          CALLCHAIN => $at[4]];
+                          CALLCHAIN => $at[4], EVENT => $at[5], SAMPLE => $at[6]];
             frame_loops();
+        } elsif ($type eq 'A') {
+            my ($id, $attr, $size, $raw) = unpack("\@$pos S< S</a S< C", $buf);
+            $pos += 2 + 2 + length($attr) + 2 + 1;
+            ($attr_of[$id], $sample_size[$id], $has_raw[$id]) = ($attr, $size, $raw);
+            set_branch($id);
         } elsif ($type eq 'W') {
             my ($which, $ev, $field, $value, $text) = unpack("\@$pos C S</a S</a q< S</a", $buf);
             $pos += 1 + 2 + length($ev) + 2 + length($field) + 8 + 2 + length($text);
