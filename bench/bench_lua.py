@@ -11,23 +11,26 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import alternate, count_samples, ensure_recording, perf_exec, scripthost_cmd  # noqa: E402
+from common import SHAPES, alternate, count_samples, ensure_recording, perf_exec, scripthost_cmd  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     a = ap.parse_args()
     exec_path = perf_exec()
-    data = ensure_recording("sys_enter_1m", ["raw_syscalls:sys_enter"], ["getppid=1000000"], 1_000_000)
-    n = count_samples(data)
     from scripthost.langs.lua_rt import lua_implementation
-    alternate(f"syscall-counts.lua ({lua_implementation()}) vs perf's syscall-counts.py",
-              ["perf", "script", "-i", str(data), "-s", os.path.join(exec_path, "scripts", "python", "syscall-counts.py")],
-              scripthost_cmd() + ["trace", "-i", str(data), "-s", os.path.join(ROOT, "scripts", "lua", "syscall-counts.lua")],
-              n, a.runs, {"PERF_EXEC_PATH": exec_path})
+    for shape in SHAPES:
+        data = ensure_recording("sys_enter_1m", ["raw_syscalls:sys_enter"], ["getppid=1000000"], 1_000_000, shape)
+        n = count_samples(data)
+        alternate(f"[{shape}] syscall-counts.lua ({lua_implementation()}) vs perf's syscall-counts.py",
+                  ["perf", "script", "-i", str(data), "-s",
+                   os.path.join(exec_path, "scripts", "python", "syscall-counts.py")],
+                  scripthost_cmd() + ["trace", "-i", str(data), "-s",
+                                      os.path.join(ROOT, "scripts", "lua", "syscall-counts.lua")],
+                  n, a.runs, {"PERF_EXEC_PATH": exec_path})
 
 
 if __name__ == "__main__":

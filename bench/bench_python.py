@@ -5,7 +5,8 @@ usage: python bench/bench_python.py [--runs N]
 
 Records >= 1,000,000 raw_syscalls:sys_enter events and >= 500,000 raw_syscalls:sys_exit
 (with failures among them) here with the real perf (cached under $SCRIPTHOST_BENCH_DIR,
-default /tmp/scripthost-bench), then alternates `perf script -s` and `scripthost trace -s`.
+default /tmp/scripthost-bench) in each of common.SHAPES, then alternates `perf script -s`
+and `scripthost trace -s`.
 """
 
 from __future__ import annotations
@@ -15,28 +16,27 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import SYS_EXIT_FAILS, alternate, count_samples, ensure_recording, perf_exec, scripthost_cmd  # noqa: E402
+from common import SHAPES, SYS_EXIT_FAILS, alternate, count_samples, ensure_recording, perf_exec, scripthost_cmd  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     a = ap.parse_args()
     exec_path = perf_exec()
-    data = ensure_recording("sys_enter_1m", ["raw_syscalls:sys_enter"], ["getppid=1000000"], 1_000_000)
-    n = count_samples(data)
     env = {"PERF_EXEC_PATH": exec_path}
-    exits = ensure_recording(*SYS_EXIT_FAILS)
-    runs = [(s, data, n, "", {}) for s in ("syscall-counts.py", "syscall-counts-by-pid.py", "sctop.py")]
-    runs.append(("failed-syscalls-by-pid.py", exits, count_samples(exits), "", {}))
-    runs.append(("syscall-counts.py", data, n, " read in one process (SCRIPTHOST_FORK_READER=0)",
-                 {"SCRIPTHOST_FORK_READER": "0"}))
-    for script, rec, count, how, extra in runs:
-        path = os.path.join(exec_path, "scripts", "python", script)
-        alternate(f"{script} (perf's, unchanged){how}", ["perf", "script", "-i", str(rec), "-s", path],
-                  scripthost_cmd() + ["trace", "-i", str(rec), "-s", path], count, a.runs, dict(env, **extra))
-    alternate("default output (no script)", ["perf", "script", "-i", str(data)],
-              scripthost_cmd() + ["trace", "-i", str(data)], n, a.runs)
+    for shape in SHAPES:
+        data = ensure_recording("sys_enter_1m", ["raw_syscalls:sys_enter"], ["getppid=1000000"], 1_000_000, shape)
+        n = count_samples(data)
+        exits = ensure_recording(*SYS_EXIT_FAILS, shape=shape)
+        runs = [(s, data, n) for s in ("syscall-counts.py", "syscall-counts-by-pid.py", "sctop.py")]
+        runs.append(("failed-syscalls-by-pid.py", exits, count_samples(exits)))
+        for script, rec, count in runs:
+            path = os.path.join(exec_path, "scripts", "python", script)
+            alternate(f"[{shape}] {script} (perf's, unchanged)", ["perf", "script", "-i", str(rec), "-s", path],
+                      scripthost_cmd() + ["trace", "-i", str(rec), "-s", path], count, a.runs, env)
+        alternate(f"[{shape}] default output (no script)", ["perf", "script", "-i", str(data)],
+                  scripthost_cmd() + ["trace", "-i", str(data)], n, a.runs)
 
 
 if __name__ == "__main__":

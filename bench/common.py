@@ -1,7 +1,7 @@
 """Side-by-side timing of scripthost against the real perf on one input.
 
 Runs alternate (perf, scripthost, perf, scripthost, ...) in one process so both
-see the same machine state, and reports events/s of each and the ratio
+see the same machine state, and reports the load average, the median events/s of each and the ratio
 (scripthost's rate / perf's rate; above 1.0 means scripthost is faster).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import compileall
 import os
 import resource
+import statistics
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["SYS_EXIT_FAILS", "WORKDIR", "alternate", "count_samples", "ensure_recording", "perf_exec", "scripthost_cmd"]
+__all__ = ["SHAPES", "SYS_EXIT_FAILS", "WORKDIR", "alternate", "count_samples", "ensure_recording", "perf_exec", "scripthost_cmd"]
 
 WORKDIR = Path(os.environ.get("SCRIPTHOST_BENCH_DIR", "/tmp/scripthost-bench"))
 _ROOT = str(Path(__file__).resolve().parent.parent)
@@ -46,15 +47,22 @@ def scripthost_cmd() -> list[str]:
     return [sys.executable, "-m", "scripthost"]
 
 
+#: recording shapes: perf record's options for each
+SHAPES = {
+    "system-wide": ["-a", "-m", "4096"],  # every CPU: small rounds
+    "alone": ["-m", "64M"],               # the workload alone, a large buffer: rounds of thousands
+}
+
+
 def ensure_recording(name: str, events: Sequence[str], workload_args: Sequence[str],
-                     min_samples: int) -> Path:
-    """A file-mode recording made here with the real perf (cached in WORKDIR)."""
+                     min_samples: int, shape: str = "system-wide") -> Path:
+    """A file-mode recording of one of SHAPES, made here with the real perf (cached in WORKDIR)."""
     WORKDIR.mkdir(parents=True, exist_ok=True)
-    out = WORKDIR / f"{name}.data"
+    out = WORKDIR / f"{name}-{shape}.data"
     if out.exists() and count_samples(out) >= min_samples:
         return out
     args = [a for e in events for a in ("-e", e)]
-    subprocess.run(["perf", "record", "-q", "-m", "4096", *args, "-a", "-o", str(out), "--",
+    subprocess.run(["perf", "record", "-q", *SHAPES[shape], *args, "-o", str(out), "--",
                     sys.executable, WORKLOAD, *workload_args], check=True)
     n = count_samples(out)
     if n < min_samples:
@@ -84,13 +92,14 @@ def alternate(title: str, perf_cmd: list[str], ours_cmd: list[str], events: int,
     e = dict(os.environ)
     e.update(env or {})
     perf_t, ours_t = [], []
+    load = os.getloadavg()[0]
     for _ in range(runs):
         perf_t.append(_run(perf_cmd, e)[0])
         ours_t.append(_run(ours_cmd, e)[0])
-    p, o = min(perf_t), min(ours_t)
+    p, o = statistics.median(perf_t), statistics.median(ours_t)
     ratio = p / o
-    print(f"{title}: {events} events")
-    print(f"  perf       {events / p:12,.0f} events/s  (best of {runs}: {p:.3f} s)")
-    print(f"  scripthost {events / o:12,.0f} events/s  (best of {runs}: {o:.3f} s)")
+    print(f"{title}: {events} events (load average {load:.2f} before, {os.getloadavg()[0]:.2f} after)")
+    print(f"  perf       {events / p:12,.0f} events/s  (median of {runs}: {p:.3f} s)")
+    print(f"  scripthost {events / o:12,.0f} events/s  (median of {runs}: {o:.3f} s)")
     print(f"  ratio      {ratio:.2f}x")
     return ratio

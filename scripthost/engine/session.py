@@ -67,11 +67,13 @@ class Consumer:
         ``(time, pos, buf, evsel)`` (``evsel.parse(buf, pos)`` gives the sample tuple), or None."""
         return None
 
-    def plan(self, evsel: Evsel) -> Optional[tuple]:
-        """Optionally, asked once per evsel at its first sample instead of `handler`: a
-        handler the native core calls itself, with the arguments it builds (see
-        `_core.Framer.set_planner`), or None to get queue items as usual.  Plans are
-        not used while samples read counters, with `interval_ns`, or a batch handler."""
+    def plan(self, evsel: Evsel) -> Optional[tuple | int]:
+        """Optionally, asked once per evsel at its first sample instead of `handler`, a
+        route for its samples that builds no queue items (see `_core.Framer.set_planner`):
+        a handler the native core calls itself with the arguments it builds; an int, the
+        event type under which the samples reach `run_arrays` (a consumer with
+        `run_arrays` and `publish_chunk`); or None, queue items as usual.  Routes are not
+        used while samples read counters, with `interval_ns`, or a batch handler."""
         return None
 
     def lost(self, kind: str, count: int) -> None:
@@ -303,7 +305,8 @@ class Session:
         self._batch = consumer.batch_handler(self)
         if self._batch is None and not consumer.interval_ns and self._read_groups is None \
                 and type(consumer).plan is not Consumer.plan:
-            self._framer.set_planner(consumer.plan)
+            sink = getattr(consumer, "run_arrays", None)
+            self._framer.set_planner(consumer.plan, sink, getattr(consumer, "publish_chunk", None) if sink else None)
         error: Optional[BaseException] = None
         try:
             self._read_loop()

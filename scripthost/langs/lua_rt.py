@@ -221,7 +221,38 @@ class LuaRuntime(Runtime):
         import sys
         sys.stdout.flush()
 
-    def handler(self, ev: Evsel) -> Optional[Callable[[tuple], Any]]:
+    def plan(self, ev: Evsel) -> Optional[int]:
+        """Samples LuaJIT decodes in place go to it as the core's arrays (`run_arrays`):
+        their event type's index; None for the rest, which `handler` serves."""
+        if self._batch is None:
+            return None
+        found = self._handler_fn(ev)
+        if found is None:
+            return None
+        fn, name, unhandled = found
+        decoder = self._lua_decoder(ev, fn, name, unhandled)
+        if decoder is None:
+            return None
+        idx = self._evidx[ev] = len(self._evidx)
+        self._batch.decoders[idx] = decoder
+        return idx
+
+    def run_arrays(self, n: int, slots: bytes, positions: bytes, types: bytes) -> None:
+        """One batch from the core: per event its chunk's slot, position and type."""
+        try:
+            self._run(n, slots, 0, positions, types, 0)
+        except self._lua_error as e:
+            if _text(e).startswith(_CORRUPT):
+                raise StreamError(_text(e)) from None
+            self._failed(e)
+
+    def publish_chunk(self, slot: int, chunk: bytes) -> None:
+        """The core's chunk for ``slot`` (it keeps the chunk alive while the slot has it)."""
+        self._point_at(slot, chunk)
+
+    def _handler_fn(self, ev: Evsel) -> Optional[tuple[Any, str, bool]]:
+        """(Lua handler, event name, whether it is trace_unhandled) for a tracepoint,
+        its define_* walk done; None when nothing handles it."""
         fmt = ev.tp_format
         if not ev.is_tracepoint or fmt is None:
             return None
@@ -242,6 +273,13 @@ class LuaRuntime(Runtime):
             fn = self.g.trace_unhandled
             if fn is None:
                 return None
+        return fn, name, unhandled
+
+    def handler(self, ev: Evsel) -> Optional[Callable[[tuple], Any]]:
+        found = self._handler_fn(ev)
+        if found is None:
+            return None
+        fn, name, unhandled = found
         if self._batch is not None:
             decoder = self._lua_decoder(ev, fn, name, unhandled)
             if decoder is not None:

@@ -4,6 +4,7 @@
 
 #include "core.h"
 #include "handlers.h"
+#include "batch.h"
 
 typedef enum {
     FRAME_END = 0,          /* no whole record left before the end given */
@@ -13,6 +14,15 @@ typedef enum {
     FRAME_NO_EVSEL = 4,     /* a sample before any event attribute */
     FRAME_ERROR = -1,       /* a Python exception is set */
 } FrameStatus;
+
+/* where an evsel's samples go */
+typedef enum { ROUTE_ITEMS = 0, ROUTE_CALL = 1, ROUTE_BATCH = 2 } RouteKind;
+
+typedef struct {
+    char asked, kind;
+    uint16_t type;              /* ROUTE_BATCH: the event type the sink is told */
+    HandlerPlan *plan;          /* ROUTE_CALL */
+} Route;
 
 typedef struct {
     PyObject_HEAD
@@ -25,10 +35,10 @@ typedef struct {
     unsigned long long records, samples, unknown_ids;
     Entry *out;
     size_t outcap;
-    PyObject *planner;          /* evsel -> plan or None; NULL: no plans */
-    HandlerPlan **plans;        /* by evsel index, once asked */
-    char *plan_state;           /* 1 once the planner was asked */
-    Py_ssize_t nplans;
+    PyObject *planner;          /* evsel -> a route (see set_planner); NULL: items for all */
+    Route *routes;              /* by evsel index, once asked */
+    Py_ssize_t nroutes;
+    BatchOut batch;
 } Framer;
 
 FrameStatus frame_chunk(Framer *f, PyObject *chunk, Py_ssize_t *ppos, Py_ssize_t end);

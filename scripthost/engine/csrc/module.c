@@ -5,8 +5,9 @@
  * item by its time; `settle` delivers what perf delivers at the rounds read so far
  * (`final`: everything) as one list of queue items, in time order:
  * (time, pos, chunk, evsel) for a sample, the pushed item for a record.  A sample
- * whose evsel has a handler plan (`set_planner`) is not made an item: the core calls
- * its handler with perf's arguments itself (handlers.c). */
+ * whose evsel has a route (`set_planner`) is not made an item: the core calls its
+ * handler with perf's arguments itself (handlers.c), or adds it to the arrays of a
+ * batch read in place (batch.c). */
 #include "framer.h"
 #include "handlers.h"
 #include <structmember.h>
@@ -20,6 +21,7 @@ static int Framer_init(Framer *self, PyObject *args, PyObject *kw)
     self->sample_record = sample_record;
     self->round_record = round_record;
     self->id_pos = -1;
+    self->batch.last = -1;
     return 0;
 }
 
@@ -32,20 +34,19 @@ static void free_evsels(Framer *self)
     self->nevs = 0;
 }
 
-static void free_plans(Framer *self)
+static void free_routes(Framer *self)
 {
-    for (Py_ssize_t i = 0; i < self->nplans; i++)
-        plan_free(self->plans[i]);
-    PyMem_Free(self->plans);
-    PyMem_Free(self->plan_state);
-    self->plans = NULL;
-    self->plan_state = NULL;
-    self->nplans = 0;
+    for (Py_ssize_t i = 0; i < self->nroutes; i++)
+        plan_free(self->routes[i].plan);
+    PyMem_Free(self->routes);
+    self->routes = NULL;
+    self->nroutes = 0;
 }
 
 static void Framer_dealloc(Framer *self)
 {
-    free_plans(self);
+    free_routes(self);
+    batch_free(&self->batch);
     Py_XDECREF(self->planner);
     queue_free(&self->qu);
     idmap_free(&self->ids);
@@ -232,79 +233,95 @@ static int deliver_items(Framer *self, PyObject *deliver, size_t lo, size_t hi)
     return 0;
 }
 
-/* The plan for evsel index ev (asking the planner at its first event), or NULL:
- * *err set when the planner raised. */
-static HandlerPlan *plan_of(Framer *self, int32_t ev, int *err)
+/* The route of evsel index ev (asking the planner at its first event), or NULL with
+ * an exception. */
+static Route *route_of(Framer *self, int32_t ev)
 {
+    static Route items = {1, ROUTE_ITEMS, 0, NULL};
     if (!self->planner)
-        return NULL;
-    if (ev >= self->nplans) {
+        return &items;
+    if (ev >= self->nroutes) {
         Py_ssize_t n = self->nevs;
-        HandlerPlan **plans = PyMem_Realloc(self->plans, (size_t)n * sizeof *plans);
-        if (plans)
-            self->plans = plans;
-        char *state = PyMem_Realloc(self->plan_state, (size_t)n);
-        if (state)
-            self->plan_state = state;
-        if (!plans || !state) {
+        Route *routes = PyMem_Realloc(self->routes, (size_t)n * sizeof *routes);
+        if (!routes) {
             PyErr_NoMemory();
-            *err = 1;
             return NULL;
         }
-        for (Py_ssize_t i = self->nplans; i < n; i++) {
-            self->plans[i] = NULL;
-            self->plan_state[i] = 0;
-        }
-        self->nplans = n;
+        memset(routes + self->nroutes, 0, (size_t)(n - self->nroutes) * sizeof *routes);
+        self->routes = routes;
+        self->nroutes = n;
     }
-    if (!self->plan_state[ev]) {
-        PyObject *spec = PyObject_CallOneArg(self->planner, self->evs[ev].obj);
-        if (!spec) {
-            *err = 1;
+    Route *r = &self->routes[ev];
+    if (r->asked)
+        return r;
+    PyObject *spec = PyObject_CallOneArg(self->planner, self->evs[ev].obj);
+    if (!spec)
+        return NULL;
+    if (PyLong_Check(spec)) {
+        long type = PyLong_AsLong(spec);
+        if (type < 0 || type > UINT16_MAX || !self->batch.sink) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "a batch route needs a sink and a type in 0..65535");
+            Py_DECREF(spec);
             return NULL;
         }
-        if (spec != Py_None) {
-            self->plans[ev] = plan_new(spec);
-            if (!self->plans[ev]) {
-                Py_DECREF(spec);
-                *err = 1;
-                return NULL;
-            }
+        r->kind = ROUTE_BATCH;
+        r->type = (uint16_t)type;
+    } else if (spec != Py_None) {
+        r->plan = plan_new(spec);
+        if (!r->plan) {
+            Py_DECREF(spec);
+            return NULL;
         }
-        Py_DECREF(spec);
-        self->plan_state[ev] = 1;
+        r->kind = ROUTE_CALL;
     }
-    return self->plans[ev];
+    Py_DECREF(spec);
+    r->asked = 1;
+    return r;
 }
 
-/* Hand out[0..n) on: samples with a plan to their handler, called here; runs of
- * the others to deliver(items). */
+/* Hand out[0..n) on in order: samples routed to a plan to their handler, called here;
+ * those routed to the batch sink into its arrays; runs of the rest to deliver(items). */
 static int hand_on(Framer *self, PyObject *deliver, size_t n)
 {
     size_t seg = 0, i = 0;
-    int err = 0;
     for (; i < n; i++) {
         Entry *e = &self->out[i];
         if (e->ev < 0)
             continue;
-        HandlerPlan *plan = plan_of(self, e->ev, &err);
-        if (err)
+        Route *route = route_of(self, e->ev);
+        if (!route)
             goto fail;
-        if (!plan)
+        if (route->kind == ROUTE_ITEMS)
             continue;
-        if (deliver_items(self, deliver, seg, i) < 0) {
-            seg = i;  /* items_of let go of out[seg..i) */
-            goto fail;
+        if (seg < i) {  /* what came before: the batch, then the items after it */
+            if (batch_flush(&self->batch) < 0)
+                goto fail;
+            if (deliver_items(self, deliver, seg, i) < 0) {
+                seg = i;  /* deliver_items let go of out[seg..i) */
+                goto fail;
+            }
         }
         seg = i + 1;
-        int rc = plan_call(plan, (const unsigned char *)PyBytes_AS_STRING(e->obj), e->pos, e->time);
+        int rc;
+        if (route->kind == ROUTE_BATCH) {
+            rc = batch_add(&self->batch, e->obj, e->pos, route->type);
+        } else {
+            rc = batch_flush(&self->batch);
+            if (rc == 0)
+                rc = plan_call(route->plan, (const unsigned char *)PyBytes_AS_STRING(e->obj), e->pos, e->time);
+        }
         Py_DECREF(e->obj);
         if (rc < 0) {
             i++;
             goto fail;
         }
     }
-    return deliver_items(self, deliver, seg, n);
+    if (seg < n && batch_flush(&self->batch) < 0)
+        goto fail;
+    if (deliver_items(self, deliver, seg, n) < 0)
+        return -1;
+    return batch_flush(&self->batch);
 fail:
     for (size_t j = seg > i ? seg : i; j < n; j++)
         Py_DECREF(self->out[j].obj);
@@ -334,18 +351,34 @@ static PyObject *Framer_settle(Framer *self, PyObject *args, PyObject *kw)
 }
 
 PyDoc_STRVAR(set_planner_doc,
-"set_planner(planner)\n\n"
-"planner(evsel), asked once per evsel at its first delivered sample, gives None or\n"
-"the plan of a handler the core calls itself: (fn, event name, context, comms,\n"
-"error class, tid offset, time offset, cpu offset, RAW size offset, fields), each\n"
-"field (kind, offset, size, base) with kind one of the FIELD_* constants.\n"
-"None turns plans off.");
+"set_planner(planner, sink=None, publish=None)\n\n"
+"planner(evsel), asked once per evsel at its first delivered sample, routes its\n"
+"samples: None, as queue items to deliver; an int k, into the batch arrays handed\n"
+"to sink(n, slots, positions, types) (u16, u32 and u16 per event, as bytes; type\n"
+"k), the chunks published first by publish(slot, chunk); or a plan of a handler\n"
+"the core calls itself: (fn, event name, context, comms, error class, tid offset,\n"
+"time offset, cpu offset, RAW size offset, fields), each field (kind, offset,\n"
+"size, base) with kind one of the FIELD_* constants.  planner None: items for all.");
 
-static PyObject *Framer_set_planner(Framer *self, PyObject *planner)
+static PyObject *Framer_set_planner(Framer *self, PyObject *args, PyObject *kw)
 {
-    free_plans(self);
-    Py_XDECREF(self->planner);
-    self->planner = planner == Py_None ? NULL : Py_NewRef(planner);
+    static char *kwlist[] = {"planner", "sink", "publish", NULL};
+    PyObject *planner, *sink = Py_None, *publish = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OO", kwlist, &planner, &sink, &publish))
+        return NULL;
+    if ((sink == Py_None) != (publish == Py_None)) {
+        PyErr_SetString(PyExc_ValueError, "a batch sink needs publish, and publish a sink");
+        return NULL;
+    }
+    if (batch_flush(&self->batch) < 0)
+        return NULL;
+    free_routes(self);
+    batch_free(&self->batch);
+    if (sink != Py_None) {
+        self->batch.sink = Py_NewRef(sink);
+        self->batch.publish = Py_NewRef(publish);
+    }
+    Py_XSETREF(self->planner, planner == Py_None ? NULL : Py_NewRef(planner));
     Py_RETURN_NONE;
 }
 
@@ -375,7 +408,8 @@ static PyMethodDef Framer_methods[] = {
     {"frame", (PyCFunction)Framer_frame, METH_VARARGS, frame_doc},
     {"push", (PyCFunction)Framer_push, METH_VARARGS, push_doc},
     {"settle", (PyCFunction)(void (*)(void))Framer_settle, METH_VARARGS | METH_KEYWORDS, settle_doc},
-    {"set_planner", (PyCFunction)Framer_set_planner, METH_O, set_planner_doc},
+    {"set_planner", (PyCFunction)(void (*)(void))Framer_set_planner, METH_VARARGS | METH_KEYWORDS,
+     set_planner_doc},
     {"clear", (PyCFunction)Framer_clear, METH_NOARGS, "Drop everything queued."},
     {NULL},
 };
