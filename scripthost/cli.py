@@ -14,13 +14,14 @@ script, and a `--` ends the options without being passed on.
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import sys
 from typing import TYPE_CHECKING, Optional
 
 from scripthost.errors import ScripthostError, UsageError
+from scripthost.outfault import (OutputFault, StdoutBrokenPipe, StdoutWriteError, abandon_stdout,
+                                 die_of_sigpipe, fault_of, hold_std_fds, install_stdout, stdout_writer)
 
 __all__ = ["main", "trace_main", "run_recording", "run_script_session"]
 
@@ -46,21 +47,13 @@ usage: scripthost trace [-i FILE] [-s SCRIPT [ARGS...]] [--header-only] [--ns]
   -h, --help         this text
 """
 
+#: the default output writes one line per event: a large buffer
+DEFAULT_OUTPUT_BUFFER = 1 << 16
+
 MAIN_USAGE = """\
 usage: scripthost trace ...     run trace scripts (see `scripthost trace -h`)
        scripthost record ...    record kernel events (see `scripthost record -h`)
 """
-
-
-def _stdout() -> io.TextIOWrapper:
-    """stdout with a large buffer: the default output writes one line per event."""
-    try:
-        fd = os.dup(sys.stdout.fileno())
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        return sys.stdout  # type: ignore[return-value]
-    sys.stdout.flush()
-    return io.TextIOWrapper(io.BufferedWriter(io.FileIO(fd, "w"), 1 << 16),
-                            encoding="utf-8", errors="surrogateescape", write_through=False)
 
 
 def _parse_trace_args(argv: list[str]) -> dict:
@@ -129,6 +122,9 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
     except (ScripthostError, ScriptError, SystemExit, KeyboardInterrupt):
         raise
     except Exception as e:  # the script's own handler raised
+        fault = fault_of(e)
+        if fault is not None:  # printing to a stdout that cannot take it: ours to say
+            raise fault from None
         from scripthost.langs.python_rt import print_script_traceback
         print_script_traceback(e)
         raise ScriptError(f"a handler in {script} raised {type(e).__name__}; stopped "
@@ -150,15 +146,12 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
             runtime.load()
             return run_script_session(Session(inp), runtime, script)
     from scripthost.engine.output import DefaultPrinter
-    out = _stdout()
-    session = Session(inp)
+    out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
-        session.run(DefaultPrinter(out, nanoseconds=ns))
-    finally:
-        try:
-            out.flush()
-        except BrokenPipeError:
-            pass
+        Session(inp).run(DefaultPrinter(out, nanoseconds=ns))
+        out.flush()
+    except (StdoutBrokenPipe, StdoutWriteError) as e:
+        raise OutputFault(e) from None
     return 0
 
 
@@ -209,36 +202,48 @@ def _exit_like(status: int) -> int:
     return 128 - status
 
 
+def _flush_stdout() -> None:
+    """Flush what is left for stdout when a run ends in an error: the error is the news."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _dispatch(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(MAIN_USAGE)
+        return 0 if argv else 129
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "trace":
+        return _exit_like(trace_main(rest))
+    if cmd == "record":
+        from scripthost.collect.record import record_main
+        return _exit_like(record_main(rest))
+    raise UsageError(f"unknown command {cmd!r}\n{MAIN_USAGE}")
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from scripthost.langs.base import ScriptError
+    hold_std_fds()
+    install_stdout()
     try:
-        if not argv or argv[0] in ("-h", "--help"):
-            sys.stdout.write(MAIN_USAGE)
-            return 0 if argv else 129
-        cmd, rest = argv[0], argv[1:]
-        if cmd == "trace":
-            return _exit_like(trace_main(rest))
-        if cmd == "record":
-            from scripthost.collect.record import record_main
-            return _exit_like(record_main(rest))
-        raise UsageError(f"unknown command {cmd!r}\n{MAIN_USAGE}")
-    except ScriptError as e:
-        sys.stdout.flush()
+        try:
+            status = _dispatch(argv)
+            sys.stdout.flush()  # here, so that a last write that fails is said like any other
+            return status
+        except (StdoutBrokenPipe, StdoutWriteError) as e:
+            raise OutputFault(e) from None
+    except OutputFault as e:
+        if e.silent:
+            die_of_sigpipe()  # the reader has gone: nothing to say, as with `perf script | head`
+        abandon_stdout()
         sys.stderr.write(f"scripthost: {e}\n")
         return e.exit_code
-    except ScripthostError as e:
-        try:
-            sys.stdout.flush()
-        except BrokenPipeError:
-            pass
+    except (ScriptError, ScripthostError) as e:
+        _flush_stdout()
         sys.stderr.write(f"scripthost: {e}\n")
         return e.exit_code
-    except BrokenPipeError:
-        try:
-            sys.stdout = None  # type: ignore[assignment]
-        except Exception:
-            pass
-        return 0
     except KeyboardInterrupt:
         return 130

@@ -30,6 +30,7 @@ any --exclude-pid), so a live report does not count the tracer's own pipe writes
 from __future__ import annotations
 
 import errno
+import io
 import os
 import select
 import signal
@@ -46,6 +47,7 @@ from scripthost.engine.layouts import (
     AttrFlag as F, HARDWARE_EVENTS, SOFTWARE_EVENTS, SampleType as ST,
 )
 from scripthost.errors import ScripthostError, UsageError
+from scripthost.outfault import StdoutRaw
 
 __all__ = ["RecordOptions", "Recorder", "parse_record_args", "record_main", "split_events", "unavailable"]
 
@@ -525,8 +527,8 @@ def mmap_page() -> int:
 
 def _open_output(path: str) -> BinaryIO:
     """The stream's file: stdout for '-', an inherited fd for /dev/fd/N (live mode's pipe)."""
-    if path == "-":
-        return os.fdopen(os.dup(1), "wb", buffering=1 << 20)
+    if path == "-":  # its write errors tagged as stdout's (scripthost.outfault)
+        return io.BufferedWriter(StdoutRaw(os.dup(1), own=True), 1 << 20)  # type: ignore[return-value]
     if path.startswith("/dev/fd/") and path[8:].isdigit():
         fd = int(path[8:])
         os.set_inheritable(fd, False)  # the command must not hold the report half's pipe

@@ -14,8 +14,10 @@ packed, with those two strings added.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import signal
 import shutil
 import struct
 import subprocess
@@ -30,6 +32,7 @@ from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError
 from scripthost.langs import perf_sample
 from scripthost.langs.base import Runtime, ScriptError, exec_path, own_exec_path
+from scripthost.outfault import OutputFault
 
 __all__ = ["PerlRuntime"]
 
@@ -77,6 +80,7 @@ class PerlRuntime(Runtime):
     def __init__(self, script: str, args: list[str]) -> None:
         super().__init__(script, args)
         self.proc: Optional[subprocess.Popen] = None
+        self._control_r: Optional[Any] = None  # the bridge's control pipe: "ok", "out ERRNO"
         self.events = bytearray(b"E\0")
         self.session: Optional[Session] = None
         self._ids: dict[Evsel, int] = {}
@@ -111,8 +115,8 @@ class PerlRuntime(Runtime):
             fcntl.fcntl(self.proc.stdin.fileno(), _F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
         except OSError:
             pass
-        with os.fdopen(r, "rb") as control:
-            line = control.readline().split()
+        self._control_r = os.fdopen(r, "rb", buffering=0)
+        line = self._control_r.readline().split()
         if line[:1] == [b"old"]:
             self.proc.wait()
             self.proc = None
@@ -156,10 +160,16 @@ class PerlRuntime(Runtime):
         assert self.proc is not None
         rc = self.proc.wait()
         self.proc = None
+        fault = self._output_fault(rc)
+        if fault is not None:
+            raise fault
         raise ScriptError(f"the perl script {self.script} stopped (exit status {rc}); "
                           "its own message is above", rc if rc > 0 else 1)
 
     def close(self) -> None:
+        if self._control_r is not None:
+            self._control_r.close()
+            self._control_r = None
         p = self.proc
         if p is None:
             return
@@ -247,8 +257,27 @@ class PerlRuntime(Runtime):
                 pass
             rc = p.wait()
             self.proc = None
+            fault = self._output_fault(rc)
+            if fault is not None:
+                raise fault
             if rc != 0:
                 raise ScriptError(f"the perl script {self.script} exited with status {rc}", rc)
+
+    def _output_fault(self, rc: int) -> Optional[OutputFault]:
+        """The bridge's report that our stdout did not take the script's output, if any."""
+        if rc == -signal.SIGPIPE:  # the bridge writes no other pipe that can lose its reader
+            return OutputFault(OSError(errno.EPIPE, os.strerror(errno.EPIPE)))
+        if rc == 0:
+            return None
+        os.set_blocking(self._control_r.fileno(), False)  # a child of the script may hold it
+        try:
+            words = (self._control_r.read() or b"").split()
+        except OSError:
+            return None
+        if words[:1] == [b"out"] and len(words) > 1 and words[1].isdigit():
+            code = int(words[1])
+            return OutputFault(OSError(code, os.strerror(code)))
+        return None
 
     def handler(self, ev: Evsel) -> Optional[Callable[[tuple], Any]]:
         fmt = ev.tp_format if ev.is_tracepoint else None

@@ -65,7 +65,7 @@ $0 = $script;
 my $interval = $main::SCRIPTHOST_INTERVAL // 0;
 my $has_process_event = defined &main::process_event ? 1 : 0;
 print $control "ok $interval $has_process_event\n";
-close $control;
+select((select($control), $| = 1)[0]);  # kept open for the output's fault, at the end
 
 my (@handler, @name_of, @context_of, %handler_branch, %frame_branch, %comm_of, @kinds, @frame_loop);
 my (@attr_of, @sample_size, @has_raw);
@@ -266,4 +266,13 @@ while (1) {
         }
     }
 }
+# A stdout that did not take the output (closed, a full disk): its errno goes to
+# scripthost, which says it in one line; _exit, or perl would add "Unable to flush stdout"
+require IO::Handle;
+require POSIX;
+if (!STDOUT->flush) {
+    print $control "out ", $! + 0, "\n";
+    POSIX::_exit(1);
+}
+close $control;
 exit 0;
