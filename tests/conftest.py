@@ -70,6 +70,15 @@ def perf(*args: str, input: bytes | None = None, env: dict | None = None,
                           timeout=timeout, cwd=cwd)
 
 
+def record_input(tmp_path: Path, mode: str, *record_args: str) -> tuple[list[str], bytes | None]:
+    """`perf record RECORD_ARGS` (options, then `--` and the command) to a file ("file") or as
+    a pipe-mode stream ("pipe"): the `-i` arguments and the stdin that read it back."""
+    data = tmp_path / "rec.data"
+    r = perf("record", "-q", "-o", str(data) if mode == "file" else "-", *record_args)
+    assert r.returncode == 0, r.stderr.decode()
+    return (["-i", str(data)], None) if mode == "file" else (["-i", "-"], r.stdout)
+
+
 @pytest.fixture(scope="session")
 def static_workload(tmp_path_factory: pytest.TempPathFactory) -> str:
     """tests/workload.c built static: exactly N getppid(), M read(), F failing openat()."""

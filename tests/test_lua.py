@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, IS_ROOT, can_record, perf, scripthost, tracefs_dir
+from conftest import DATA, IS_ROOT, can_record, perf, record_input, scripthost, tracefs_dir
 
 pytest.importorskip("lupa", reason="lupa is not installed")
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
@@ -182,3 +182,23 @@ def trace_unhandled(event_name, context, fields):
     assert ours_lua.returncode == 0 and ours_py.returncode == 0, ours_lua.stderr.decode()
     assert ours_lua.stdout == ours_py.stdout
     assert ours_lua.stdout.count(b" /usr/") > 50
+
+
+@can_record
+@pytest.mark.parametrize("events", [["-e", "cpu-clock", "-c", "100000", "-g", "-e", "syscalls:sys_enter_read"],
+                                    ["-e", "{cpu-clock,task-clock}:S"]],
+                         ids=["callchains-and-tracepoint", "group-read"])
+@pytest.mark.parametrize("mode", ["file", "pipe"])
+def test_process_event_table_is_perfs_sample_dict(events: list, mode: str, tmp_path: Path) -> None:
+    """process_event(param_dict) for cpu-clock samples: the table Lua gets, printed by a Lua
+    probe, is perf's perf_sample_dict printed the same way by its Python twin under perf;
+    interleaved with a tracepoint's handler (batched under LuaJIT) in stream order."""
+    inp, stdin = record_input(tmp_path, mode, *events, "--", sys.executable, WORKLOAD, "reads=100")
+    probes = Path(__file__).parent / "scripts"
+    theirs = perf("script", *inp, "-s", str(probes / "sample_dict_probe.py"), input=stdin)
+    ours = scripthost("trace", *inp, "-s", str(probes / "sample_dict_probe.lua"), input=stdin)
+    assert theirs.returncode == 0 and ours.returncode == 0, ours.stderr.decode()
+    assert ours.stdout == theirs.stdout
+    assert ours.stdout.count(b"{attr=") > 20
+    if "syscalls:sys_enter_read" in events:
+        assert ours.stdout.count(b"read ") >= 100 and b"callchain={1={dso=" in ours.stdout

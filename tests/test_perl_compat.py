@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PERF_EXEC, can_record, needs_perl, perf, scripthost
+from conftest import PERF_EXEC, can_record, needs_perl, perf, record_input, scripthost
 
 WORKLOAD = str(Path(__file__).parent / "workload.py")
 WORK_ARGS = ["reads=300", "failed_opens=20", "udp=20", "futex=1"]
@@ -333,12 +333,7 @@ def _mask_pointers(out: bytes) -> bytes:
 def test_process_event_arguments_are_perfs(events: list, mode: str, tmp_path: Path) -> None:
     """process_event's four arguments byte for byte (the record as read, the attr,
     perf's struct perf_sample, the raw data or undef), pointers masked."""
-    data = tmp_path / "s.data"
-    r = perf("record", "-q", *events, "-o", str(data) if mode == "file" else "-",
-             "--", sys.executable, WORKLOAD, "reads=300")
-    assert r.returncode == 0, r.stderr.decode()
-    inp = ["-i", str(data)] if mode == "file" else ["-i", "-"]
-    stdin = None if mode == "file" else r.stdout
+    inp, stdin = record_input(tmp_path, mode, *events, "--", sys.executable, WORKLOAD, "reads=300")
     probe = str(Path(__file__).parent / "scripts" / "process_event_probe.pl")
     theirs = perf("script", *inp, "-s", probe, input=stdin)
     ours = scripthost("trace", *inp, "-s", probe, input=stdin)

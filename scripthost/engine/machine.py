@@ -237,7 +237,11 @@ class Machine:
             if os.path.exists(cached):
                 return elf_table(cached)
         image = _own_vdso()
-        return elf_table("[vdso]", data=image) if image else None
+        if not image:
+            return None
+        # a recording without build ids (a pipe): perf names its own vdso's
+        dso.build_id = dso.build_id or read_build_id(image)
+        return elf_table("[vdso]", data=image)
 
     def mmap(self, pid: int, start: int, length: int, pgoff: int, filename: str, kernel: bool,
              build_id: str = "") -> None:

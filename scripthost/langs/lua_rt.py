@@ -2,7 +2,8 @@
 
 Handlers use perf's Python convention: `sys__event(event_name, context,
 common_cpu, common_secs, common_nsecs, common_pid, common_comm,
-common_callchain, fields...)`.
+common_callchain, fields...)`, and `process_event(param_dict)` for the samples
+of events that are not tracepoints, with perf_sample_dict as a table.
 
 Under LuaJIT, events of a fixed sample layout go in batches: the handler the
 session calls only queues the event; at the end of each delivered batch (and
@@ -31,6 +32,7 @@ from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError, StreamError
 from scripthost.langs.base import Runtime, ScriptError
 from scripthost.langs.batches import Batch, ChunkSlots
+from scripthost.langs.sample_dict import SampleDicts, frames
 
 __all__ = ["LuaRuntime", "lua_implementation"]
 
@@ -76,6 +78,7 @@ class LuaRuntime(Runtime):
         self.kind = ""
         self.g: Any = None
         self.session: Optional[Session] = None
+        self._dicts: Optional[SampleDicts] = None
         self._walked: set[int] = set()
         self._ctx = _Context()
         self._encoded: dict[str, bytes] = {}  # comm -> its bytes, shared by every handler
@@ -169,6 +172,7 @@ class LuaRuntime(Runtime):
 
     def begin(self, session: Session) -> None:
         self.session = session
+        self._dicts = SampleDicts(session)
         if self._batch is not None:
             for tid, comm in session.comms.items():
                 self._batch.comms[tid] = comm.encode("utf-8", "surrogateescape")
@@ -276,6 +280,8 @@ class LuaRuntime(Runtime):
         return fn, name, unhandled
 
     def handler(self, ev: Evsel) -> Optional[Callable[[tuple], Any]]:
+        if not ev.is_tracepoint:
+            return self._generic_handler()
         found = self._handler_fn(ev)
         if found is None:
             return None
@@ -286,21 +292,49 @@ class LuaRuntime(Runtime):
                 idx = self._evidx[ev] = len(self._evidx)
                 self._batch.decoders[idx] = decoder
                 return self._queue.append  # run_handler: self._queue.extend
-            per_event = self._build(ev, self._wrap(fn), name, unhandled)
-            queue, flush = self._queue, self.delivered
+        return self._after_queue(self._build(ev, self._wrap(fn), name, unhandled))
 
-            def in_order(item: tuple) -> None:
-                if queue:
-                    flush()
-                per_event(item)
+    def _after_queue(self, per_event: Callable[[tuple], Any]) -> Callable[[tuple], Any]:
+        """A handler decoding in Python, run after the events queued for Lua (batches)."""
+        if self._batch is None:
+            return per_event
+        queue, flush = self._queue, self.delivered
 
-            def in_order_run(items: list) -> None:
-                if queue:
-                    flush()
-                per_event.run(items)  # type: ignore[attr-defined]
-            in_order.run = in_order_run  # type: ignore[attr-defined]
-            return in_order
-        return self._build(ev, self._wrap(fn), name, unhandled)
+        def in_order(item: tuple) -> None:
+            if queue:
+                flush()
+            per_event(item)
+
+        def in_order_run(items: list) -> None:
+            if queue:
+                flush()
+            per_event.run(items)  # type: ignore[attr-defined]
+        in_order.run = in_order_run  # type: ignore[attr-defined]
+        return in_order
+
+    def _generic_handler(self) -> Optional[Callable[[tuple], Any]]:
+        """process_event(param_dict) for a non-tracepoint event, when the script has it."""
+        fn = self.g.process_event
+        if fn is None:
+            return None
+        env = {"fn": self._wrap(fn), "table": self._table, "dicts": self._dicts, "rt": self,
+               "LuaError": self._lua_error}
+        return self._after_queue(compile_handler(
+            ["    try:", "        fn(table(dicts(item)))", "    except LuaError as e:", "        rt._failed(e)"],
+            env, _GEN))
+
+    def _table(self, v: Any) -> Any:
+        """A perf_sample_dict value for Lua: dicts and lists (1-based) as new tables,
+        names as their bytes, integers as `_num` gives them."""
+        if isinstance(v, dict):
+            return self.lua.table_from({_b(k): self._table(x) for k, x in v.items()})
+        if isinstance(v, (list, tuple)):
+            return self.lua.table_from([self._table(x) for x in v])
+        if isinstance(v, str):
+            return _b(v)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return self._num(v)
+        return v
 
     def _lua_decoder(self, ev: Evsel, fn: Any, name: str, unhandled: bool) -> Any:
         """A Lua function decoding one record of ``ev`` in place and calling ``fn``;
@@ -450,18 +484,7 @@ class LuaRuntime(Runtime):
         sym_off, dso} as the Python runtime's (sym and dso where the address resolved;
         addresses from 2^53 as the runtime's big integers)."""
         assert self.session is not None
-        frames = []
-        num = self._num
-        for loc in self.session.callchain(item):
-            frame: dict[str, Any] = {"ip": num(loc.ip)}
-            if loc.sym is not None:
-                frame["sym"] = self.lua.table_from({"start": num(loc.sym.start), "end": num(loc.sym.end),
-                                                    "binding": loc.sym.binding, "name": _b(loc.sym.name)})
-                frame["sym_off"] = loc.addr - loc.sym.start
-            if loc.map is not None:
-                frame["dso"] = _b(loc.map.dso.name)
-            frames.append(self.lua.table_from(frame))
-        return self.lua.table_from(frames)
+        return self._table(frames(self.session.callchain(item)))
 
     def run_handler(self, ev: Evsel) -> Optional[Callable[[list], Any]]:
         # events Lua decodes itself: their handler queues one, this queues them all

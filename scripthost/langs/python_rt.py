@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from scripthost.engine import _core
-from scripthost.engine.attrs import (
-    Evsel, S_BUF, S_CALLCHAIN, S_CPU, S_IP, S_PERIOD, S_PID, S_POS, S_RAW, S_TID, S_TIME,
-)
+from scripthost.engine.attrs import Evsel, S_RAW
 from scripthost.engine.codegen import compile_handler
 from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError, StreamError
 from scripthost.langs.base import Runtime, ScriptError, exec_path
+from scripthost.langs.sample_dict import SampleDicts, frames
 # at import time: the finder below may first run inside a script's `import subprocess`,
 # which perf_exec_path needs whole (subprocess imports msvcrt before it defines run)
 from scripthost.library import perf_exec_path
@@ -231,7 +230,7 @@ class PythonRuntime(Runtime):
         self._uses_script_context = False
         self._uses_context = False  # the script may pass `context` to perf_trace_context
         self._walked: set[int] = set()
-        self._named: dict[Evsel, tuple[str, bytes]] = {}  # perf_sample_dict's ev_name and attr
+        self.sample_dict: Optional[SampleDicts] = None
 
     # -- loading ---------------------------------------------------------------------
 
@@ -285,6 +284,7 @@ class PythonRuntime(Runtime):
 
     def begin(self, session: Session) -> None:
         self.session = session
+        self.sample_dict = SampleDicts(session)
         iv = self.globals.get("SCRIPTHOST_INTERVAL")
         if iv:
             self.interval_ns = int(float(iv) * 1e9)
@@ -420,79 +420,9 @@ class PythonRuntime(Runtime):
         ]
         return compile_handler(body, env, _GEN)
 
-    def sample_dict(self, item: tuple) -> dict[str, Any]:
-        """perf_sample_dict as perf 6.1 builds it (keys in its order), for a queue item."""
-        ev: Evsel = item[3]
-        smp = ev.parse(item[2], item[1])
-        s = self.session
-        assert s is not None
-        cpumode = item[2][item[1] + 4] & 7  # the record's misc
-        # the fields below beyond the parsed tuple's (their defaults when not sampled)
-        f = ev.sample_fields(smp[S_BUF], smp[S_POS]) if ev.sample_type & _DICT_EXTRAS else {}
-        sample = {
-            # perf 6.1 passes pid signed and tid as its u32 (-1 arrives as 4294967295)
-            "pid": smp[S_PID], "tid": smp[S_TID] & 0xFFFFFFFF, "cpu": smp[S_CPU] & 0xFFFFFFFF, "ip": smp[S_IP],
-            "time": smp[S_TIME], "period": smp[S_PERIOD], "phys_addr": f.get("phys_addr", 0),
-            "addr": f.get("addr", 0), "values": f.get("values") or [(0, 0, 0)],
-            "weight": f.get("weight", 0), "transaction": f.get("transaction", 0),
-            "datasrc": f.get("data_src", 84410401),
-            "datasrc_decode": "|OP N/A|LVL N/A|SNP N/A|TLB N/A|LCK N/A|BLK  N/A",
-            "cpumode": cpumode,
-        }
-        if "time_enabled" in f:
-            sample["time_enabled"] = f["time_enabled"]
-        if "time_running" in f:
-            sample["time_running"] = f["time_running"]
-        named = self._named.get(ev)
-        if named is None:
-            named = self._named[ev] = (s.evsel_name(ev), ev.attr_struct)
-        tid = smp[S_TID]
-        comm = s.comms.get(tid)
-        d: dict[str, Any] = {"ev_name": named[0], "attr": named[1], "sample": sample,
-                             "raw_buf": bytes(smp[S_RAW]) if smp[S_RAW] is not None else b"",
-                             "comm": comm if comm is not None else f":{tid}"}
-        loc = s.machine.resolve(smp[S_PID], cpumode, smp[S_IP])
-        m = loc.map
-        if m is not None:
-            d["dso"] = m.dso.name
-            d["dso_bid"] = m.dso.build_id
-            d["dso_map_start"] = m.start
-            d["dso_map_end"] = m.end
-        if loc.sym is not None:
-            d["symbol"] = loc.sym.name
-            d["symoff"] = loc.addr - loc.sym.start
-        d["callchain"] = _frames(s.machine.callchain(smp[S_PID], cpumode, smp[S_CALLCHAIN]))
-        d["brstack"] = []
-        d["brstacksym"] = []
-        d["iregs"] = ""
-        d["uregs"] = ""
-        return d
-
     def callchain(self, item: tuple) -> list[dict[str, Any]]:
         """common_callchain: a sample's callchain as perf's list of frame dicts."""
-        return _frames(self.session.callchain(item))
-
-
-def _frames(locs: Any) -> list[dict[str, Any]]:
-    """Callchain entries as perf's Python frame dicts (new ones every time: a script may
-    change them)."""
-    out = []
-    for loc in locs:
-        sym, m = loc.sym, loc.map
-        if sym is not None:
-            frame = {"ip": loc.ip, "sym": {"start": sym.start, "end": sym.end, "binding": sym.binding,
-                                           "name": sym.name},
-                     "sym_off": loc.addr - sym.start}
-        else:
-            frame = {"ip": loc.ip}
-        if m is not None:
-            frame["dso"] = m.dso.name
-        out.append(frame)
-    return out
-
-
-_DICT_EXTRAS = (SampleType.ADDR | SampleType.READ | SampleType.WEIGHT | SampleType.WEIGHT_STRUCT
-                | SampleType.DATA_SRC | SampleType.TRANSACTION | SampleType.PHYS_ADDR)
+        return frames(self.session.callchain(item))
 
 
 def print_script_traceback(e: BaseException) -> None:

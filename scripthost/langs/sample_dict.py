@@ -1,0 +1,95 @@
+"""perf_sample_dict as perf 6.1 builds it: what Python's `process_event(param_dict)`
+(and a handler's optional last argument) gets, and what Lua's `process_event` gets as
+a table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scripthost.engine.attrs import (
+    Evsel, S_BUF, S_CALLCHAIN, S_CPU, S_IP, S_PERIOD, S_PID, S_POS, S_RAW, S_TID, S_TIME,
+)
+from scripthost.engine.layouts import SampleType
+from scripthost.engine.session import Session
+
+__all__ = ["SampleDicts", "frames"]
+
+_DICT_EXTRAS = (SampleType.ADDR | SampleType.READ | SampleType.WEIGHT | SampleType.WEIGHT_STRUCT
+                | SampleType.DATA_SRC | SampleType.TRANSACTION | SampleType.PHYS_ADDR)
+
+
+class SampleDicts:
+    """Builds each sample's dict (keys in perf's order) for one session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._named: dict[Evsel, tuple[str, bytes]] = {}  # ev_name and attr, per evsel
+
+    def __call__(self, item: tuple) -> dict[str, Any]:
+        """The dict for a sample queue item."""
+        ev: Evsel = item[3]
+        smp = ev.parse(item[2], item[1])
+        s = self.session
+        cpumode = item[2][item[1] + 4] & 7  # the record's misc
+        # the fields below beyond the parsed tuple's (their defaults when not sampled)
+        f = ev.sample_fields(smp[S_BUF], smp[S_POS]) if ev.sample_type & _DICT_EXTRAS else {}
+        sample = {
+            # perf 6.1 passes pid signed and tid as its u32 (-1 arrives as 4294967295)
+            "pid": smp[S_PID], "tid": smp[S_TID] & 0xFFFFFFFF, "cpu": smp[S_CPU] & 0xFFFFFFFF, "ip": smp[S_IP],
+            "time": smp[S_TIME], "period": smp[S_PERIOD], "phys_addr": f.get("phys_addr", 0),
+            "addr": f.get("addr", 0), "values": f.get("values") or [(0, 0, 0)],
+            "weight": f.get("weight", 0), "transaction": f.get("transaction", 0),
+            "datasrc": f.get("data_src", 84410401),
+            "datasrc_decode": "|OP N/A|LVL N/A|SNP N/A|TLB N/A|LCK N/A|BLK  N/A",
+            "cpumode": cpumode,
+        }
+        if "time_enabled" in f:
+            sample["time_enabled"] = f["time_enabled"]
+        if "time_running" in f:
+            sample["time_running"] = f["time_running"]
+        named = self._named.get(ev)
+        if named is None:
+            named = self._named[ev] = (s.evsel_name(ev), ev.attr_struct)
+        tid = smp[S_TID]
+        comm = s.comms.get(tid)
+        d: dict[str, Any] = {"ev_name": named[0], "attr": named[1], "sample": sample,
+                             "raw_buf": bytes(smp[S_RAW]) if smp[S_RAW] is not None else b"",
+                             "comm": comm if comm is not None else f":{tid}"}
+        loc = s.machine.resolve(smp[S_PID], cpumode, smp[S_IP])
+        m = loc.map
+        if m is not None:
+            d["dso"] = m.dso.name
+            d["dso_bid"] = m.dso.build_id
+            d["dso_map_start"] = m.start
+            d["dso_map_end"] = m.end
+        if loc.sym is not None:
+            d["symbol"] = loc.sym.name
+            d["symoff"] = loc.addr - loc.sym.start
+        d["callchain"] = frames(s.machine.callchain(smp[S_PID], cpumode, smp[S_CALLCHAIN]))
+        d["brstack"] = []
+        d["brstacksym"] = []
+        d["iregs"] = ""
+        d["uregs"] = ""
+        return d
+
+
+def frames(locs: Any) -> list[dict[str, Any]]:
+    """Callchain entries as perf's Python frame dicts (new ones every time: a script may
+    change them)."""
+    out = []
+    for loc in locs:
+        sym, m = loc.sym, loc.map
+        if sym is not None:
+            frame = {"ip": loc.ip, "sym": {"start": sym.start, "end": sym.end, "binding": sym.binding,
+                                           "name": sym.name},
+                     "sym_off": loc.addr - sym.start}
+        else:
+            frame = {"ip": loc.ip}
+        if m is not None:
+            frame["dso"] = m.dso.name
+        out.append(frame)
+    return out
+
+
+_DICT_EXTRAS = (SampleType.ADDR | SampleType.READ | SampleType.WEIGHT | SampleType.WEIGHT_STRUCT
+                | SampleType.DATA_SRC | SampleType.TRANSACTION | SampleType.PHYS_ADDR)
