@@ -127,6 +127,8 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
             raise fault from None
         from scripthost.langs.python_rt import print_script_traceback
         print_script_traceback(e)
+        if runtime.ending:
+            raise ScriptError(f"trace_end in {script} raised {type(e).__name__}") from None
         raise ScriptError(f"a handler in {script} raised {type(e).__name__}; stopped "
                           "(trace_end not run, as with perf)") from None
     return 0

@@ -57,3 +57,11 @@ def test_ctrl_c_runs_trace_end_and_exits_zero(tmp_path: Path) -> None:
     out, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
     assert b"trace_end ran" in out and b"Traceback" not in err
+
+
+def test_exception_in_trace_end_is_named_as_trace_ends(tmp_path: Path) -> None:
+    r = _run(tmp_path, "def trace_end():\n    print('end ran')\n    raise ValueError('late')\n")
+    err = r.stderr.decode()
+    assert r.returncode != 0 and r.stdout == b"end ran\n"
+    assert "ValueError: late" in err and err.endswith("scripthost: trace_end in " + str(tmp_path / "s.py")
+                                                      + " raised ValueError\n"), err

@@ -28,6 +28,8 @@ class Runtime(Consumer):
     """
 
     language = "?"
+    #: set once trace_end is called: a fault after that is not a handler's
+    ending = False
 
     def __init__(self, script: str, args: list[str]) -> None:
         self.script = script

@@ -298,6 +298,7 @@ class PythonRuntime(Runtime):
 
     def end(self, session: Session) -> None:
         sys.stdout.flush()
+        self.ending = True  # what raises from here on is trace_end's
         self._call("trace_end")
         sys.stdout.flush()
 
