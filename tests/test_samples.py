@@ -162,7 +162,7 @@ def test_collector_finds_the_same_hot_functions(recordings: dict) -> None:
 
 @needs_sampling
 def test_our_folded_output_is_stackcollapse(recordings: dict) -> None:
-    ours = scripthost("trace", "-i", recordings["file"], "-s", OUR_FLAMEGRAPH, "--format", "folded")
+    ours = scripthost("trace", "-i", recordings["file"], "-s", OUR_FLAMEGRAPH, "--", "--format", "folded")
     theirs = perf("script", "-i", recordings["file"], "-s", _perf_script("stackcollapse.py"))
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout.splitlines() == sorted(theirs.stdout.splitlines())
@@ -181,7 +181,7 @@ def _frames(svg: Path) -> list[tuple[str, float, int]]:
 @needs_sampling
 def test_flame_graph_shows_the_hottest_function_widest(recordings: dict, tmp_path: Path) -> None:
     svg = tmp_path / "fg.svg"
-    r = scripthost("trace", "-i", recordings["ours"], "-s", OUR_FLAMEGRAPH, "-o", str(svg))
+    r = scripthost("trace", "-i", recordings["ours"], "-s", OUR_FLAMEGRAPH, "--", "-o", str(svg))
     assert r.returncode == 0, r.stderr
     text = svg.read_text()
     assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")  # nothing to fetch
