@@ -72,7 +72,9 @@ class Consumer:
         route for its samples that builds no queue items (see `_core.Framer.set_planner`):
         a handler the native core calls itself with the arguments it builds; an int, the
         event type under which the samples reach `run_arrays` (a consumer with
-        `run_arrays` and `publish_chunk`); or None, queue items as usual.  Routes are not
+        `run_arrays` and `publish_chunk`); ``("slice", kind, id, start, RAW size offset)``,
+        the samples copied into frames for `run_frames` (a consumer with `run_frames` and
+        `frame_limit`); or None, queue items as usual.  Routes are not
         used while samples read counters, with `interval_ns`, or a batch handler."""
         return None
 
@@ -303,10 +305,12 @@ class Session:
         self._set_layout()
         consumer.begin(self)
         self._batch = consumer.batch_handler(self)
-        if self._batch is None and not consumer.interval_ns and self._read_groups is None \
-                and type(consumer).plan is not Consumer.plan:
-            sink = getattr(consumer, "run_arrays", None)
-            self._framer.set_planner(consumer.plan, sink, getattr(consumer, "publish_chunk", None) if sink else None)
+        if self._batch is None and not consumer.interval_ns and self._read_groups is None:
+            arrays = getattr(consumer, "run_arrays", None)
+            frames = getattr(consumer, "run_frames", None)
+            self._framer.set_planner(self._route, arrays, consumer.publish_chunk if arrays else None,
+                                     frames, getattr(consumer, "frame_limit", 1 << 17),
+                                     StreamError if frames else None)
         error: Optional[BaseException] = None
         try:
             self._read_loop()
@@ -331,6 +335,15 @@ class Session:
         consumer.end(self)
         if error is not None:
             raise error
+
+    def _route(self, ev: Evsel) -> Any:
+        """The native core's route for ``ev``'s samples: the consumer's plan, else queue
+        items when it has a handler, else none at all."""
+        if type(self._consumer).plan is not Consumer.plan:
+            route = self._consumer.plan(ev)
+            if route is not None:
+                return route
+        return None if self._handlers[ev] is not None else "drop"
 
     def stop(self) -> None:
         """Ask the read loop to end (drops what is still queued, like perf on SIGINT)."""

@@ -88,6 +88,7 @@ class PerlRuntime(Runtime):
         # evsel -> (frame kind, event id bytes, slice start, raw_size offset)
         # for samples sent as a slice of themselves
         self._slices: dict[Evsel, tuple] = {}
+        self._handlers: dict[Evsel, Optional[Callable[[tuple], Any]]] = {}
         self.has_process_event = False
 
     def helper_pids(self) -> list[int]:
@@ -195,46 +196,23 @@ class PerlRuntime(Runtime):
             self._control(b"C" + struct.pack("<i", tid) + _s(comm))
         self._control(b"B", flush=True)
 
-    def batch_handler(self, session: Session) -> Optional[Callable[[list], Any]]:
-        return self._batch
+    def plan(self, ev: Evsel) -> Optional[tuple]:
+        """Samples the bridge reads as slices of themselves are copied into frames by the
+        native core (`run_frames`); the rest go through their handler."""
+        self.handler(ev)  # defines the event for the bridge
+        how = self._slices.get(ev)
+        if how is None:
+            return None
+        kind, ident, start, rs_off = how
+        return ("slice", kind, ident, start, rs_off)
 
-    def _batch(self, items: list[tuple]) -> None:
-        """A delivered batch into frames: most samples as a slice of themselves (tid
-        through raw data, after the bridge's event id), the rest through their handler."""
-        session = self.session
-        assert session is not None
-        slices = self._slices
-        u32 = _U32
-        out = self.events
-        kind = out[1]
-        for item in items:
-            if len(item) != 4:
-                session.deliver_record(item)
-                out = self.events
-                continue
-            how = slices.get(item[3])
-            if how is None:
-                h = session.handler_of(item[3])  # defines the event at its first sample
-                how = slices.get(item[3])
-                if how is None and h is not None:
-                    h(item)
-                out = self.events  # a new frame after the definition or the packed event
-                kind = out[1]
-                if how is None:
-                    continue
-            k, ident, start, rs_off = how
-            if k != kind:
-                self._send_events(k)
-                out = self.events
-                kind = k
-            pos = item[1]
-            buf = item[2]
-            rs_at = pos + rs_off
-            out += ident
-            out += buf[pos + start:rs_at + 4 + u32(buf, rs_at)[0]]
-            if len(out) >= BATCH:
-                self._send_events()
-                out = self.events
+    #: a frame of events is sent once it holds this many bytes
+    frame_limit = BATCH
+
+    def run_frames(self, kind: int, payload: bytes) -> None:
+        """One frame of sliced events from the native core, after the events queued here."""
+        self._send_events()
+        self._emit(b"E" + bytes((kind,)) + payload)
 
     def record(self, rtype: int, misc: int, body: bytes, time: int) -> None:
         if rtype in (3, 7) and len(body) >= 16 and self.session is not None:  # COMM, FORK
@@ -280,6 +258,12 @@ class PerlRuntime(Runtime):
         return None
 
     def handler(self, ev: Evsel) -> Optional[Callable[[tuple], Any]]:
+        """``ev``'s handler, defining the event for the bridge the first time it is asked."""
+        if ev not in self._handlers:
+            self._handlers[ev] = self._define(ev)
+        return self._handlers[ev]
+
+    def _define(self, ev: Evsel) -> Optional[Callable[[tuple], Any]]:
         fmt = ev.tp_format if ev.is_tracepoint else None
         if fmt is None and not self.has_process_event:
             return None
@@ -322,7 +306,7 @@ class PerlRuntime(Runtime):
         if kind is None:
             kind = self._kinds[template] = len(self._kinds)
             self._control(_kind_record(kind, template, 5, (3, 2, 1, 4, 0, 0, 0)))
-        self._slices[ev] = (kind, struct.pack("<H", pid), start, lay["raw_size"][0])
+        self._slices[ev] = (kind, pid, start, lay["raw_size"][0])
 
     def _walk(self, fmt: Any, name: str, buf: bytearray) -> None:
         from scripthost.engine.printfmt import PrintFormat

@@ -22,6 +22,7 @@ static int Framer_init(Framer *self, PyObject *args, PyObject *kw)
     self->round_record = round_record;
     self->id_pos = -1;
     self->batch.last = -1;
+    self->frames.kind = -1;
     return 0;
 }
 
@@ -47,6 +48,7 @@ static void Framer_dealloc(Framer *self)
 {
     free_routes(self);
     batch_free(&self->batch);
+    frames_free(&self->frames);
     Py_XDECREF(self->planner);
     queue_free(&self->qu);
     idmap_free(&self->ids);
@@ -267,6 +269,26 @@ static Route *route_of(Framer *self, int32_t ev)
         }
         r->kind = ROUTE_BATCH;
         r->type = (uint16_t)type;
+    } else if (PyUnicode_Check(spec) && PyUnicode_CompareWithASCIIString(spec, "drop") == 0) {
+        r->kind = ROUTE_DROP;
+    } else if (PyTuple_Check(spec) && PyTuple_GET_SIZE(spec) == 5
+               && PyUnicode_Check(PyTuple_GET_ITEM(spec, 0))
+               && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), "slice") == 0) {
+        int kind;
+        unsigned int ident, start, raw_size_off;
+        if (!PyArg_ParseTuple(spec, "sIIII", &(const char *){NULL}, &kind, &ident, &start, &raw_size_off)
+            || !self->frames.sink || ident > UINT16_MAX || start > raw_size_off) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "a slice route needs a frame sink, an id in 0..65535 "
+                                "and a start before its RAW size");
+            Py_DECREF(spec);
+            return NULL;
+        }
+        r->kind = ROUTE_SLICE;
+        r->frame_kind = kind;
+        r->type = (uint16_t)ident;
+        r->start = start;
+        r->raw_size_off = raw_size_off;
     } else if (spec != Py_None) {
         r->plan = plan_new(spec);
         if (!r->plan) {
@@ -280,54 +302,71 @@ static Route *route_of(Framer *self, int32_t ev)
     return r;
 }
 
+/* what the batch and frame outputs hold, handed on (only one of them is ever in use) */
+static int flush_outs(Framer *self)
+{
+    return batch_flush(&self->batch) < 0 || frames_flush(&self->frames) < 0 ? -1 : 0;
+}
+
 /* Hand out[0..n) on in order: samples routed to a plan to their handler, called here;
- * those routed to the batch sink into its arrays; runs of the rest to deliver(items). */
+ * those routed to the batch or frame outputs into them; dropped ones nowhere; the rest,
+ * gathered in out[seg..w) as they come, to deliver(items) in runs. */
 static int hand_on(Framer *self, PyObject *deliver, size_t n)
 {
-    size_t seg = 0, i = 0;
+    size_t seg = 0, w = 0, i = 0;
     for (; i < n; i++) {
         Entry *e = &self->out[i];
-        if (e->ev < 0)
-            continue;
-        Route *route = route_of(self, e->ev);
-        if (!route)
+        Route *route = e->ev < 0 ? NULL : route_of(self, e->ev);
+        if (e->ev >= 0 && !route)
             goto fail;
-        if (route->kind == ROUTE_ITEMS)
+        if (!route || route->kind == ROUTE_ITEMS) {
+            self->out[w++] = *e;
             continue;
-        if (seg < i) {  /* what came before: the batch, then the items after it */
-            if (batch_flush(&self->batch) < 0)
-                goto fail;
-            if (deliver_items(self, deliver, seg, i) < 0) {
-                seg = i;  /* deliver_items let go of out[seg..i) */
-                goto fail;
-            }
         }
-        seg = i + 1;
+        if (route->kind == ROUTE_DROP) {  /* nobody handles it: nothing is made of it */
+            Py_DECREF(e->obj);
+            continue;
+        }
+        if (seg < w) {  /* what came before: the outputs, then the items after them */
+            if (flush_outs(self) < 0)
+                goto fail;
+            size_t lo = seg;
+            seg = w;  /* deliver_items lets go of out[lo..w), failing or not */
+            if (deliver_items(self, deliver, lo, w) < 0)
+                goto fail;
+        }
         int rc;
         if (route->kind == ROUTE_BATCH) {
             rc = batch_add(&self->batch, e->obj, e->pos, route->type);
+        } else if (route->kind == ROUTE_SLICE) {
+            const unsigned char *rec = (const unsigned char *)PyBytes_AS_STRING(e->obj) + e->pos;
+            uint16_t size;
+            memcpy(&size, rec + 6, 2);
+            rc = frames_add(&self->frames, route->frame_kind, route->type, rec, size, route->start,
+                            route->raw_size_off);
         } else {
-            rc = batch_flush(&self->batch);
+            rc = flush_outs(self);
             if (rc == 0)
                 rc = plan_call(route->plan, (const unsigned char *)PyBytes_AS_STRING(e->obj), e->pos, e->time);
         }
         Py_DECREF(e->obj);
+        seg = w = i + 1;
         if (rc < 0) {
             i++;
             goto fail;
         }
     }
-    if (seg < n && batch_flush(&self->batch) < 0)
-        goto fail;
-    if (deliver_items(self, deliver, seg, n) < 0)
-        return -1;
-    return batch_flush(&self->batch);
+    if (seg < w) {
+        if (flush_outs(self) < 0)
+            goto fail;
+        return deliver_items(self, deliver, seg, w);
+    }
+    return flush_outs(self);
 fail:
-    for (size_t j = seg > i ? seg : i; j < n; j++)
+    for (size_t j = seg; j < w; j++)
         Py_DECREF(self->out[j].obj);
-    if (seg < i)
-        for (size_t j = seg; j < i; j++)
-            Py_DECREF(self->out[j].obj);
+    for (size_t j = i; j < n; j++)
+        Py_DECREF(self->out[j].obj);
     return -1;
 }
 
@@ -351,32 +390,45 @@ static PyObject *Framer_settle(Framer *self, PyObject *args, PyObject *kw)
 }
 
 PyDoc_STRVAR(set_planner_doc,
-"set_planner(planner, sink=None, publish=None)\n\n"
+"set_planner(planner, sink=None, publish=None, frames=None, frame_limit=131072, error=None)\n\n"
 "planner(evsel), asked once per evsel at its first delivered sample, routes its\n"
 "samples: None, as queue items to deliver; an int k, into the batch arrays handed\n"
 "to sink(n, slots, positions, types) (u16, u32 and u16 per event, as bytes; type\n"
-"k), the chunks published first by publish(slot, chunk); or a plan of a handler\n"
+"k), the chunks published first by publish(slot, chunk); (\"slice\", kind, id,\n"
+"start, RAW size offset), copied as id + record[start:end of RAW] into frames of\n"
+"that kind handed to frames(kind, payload) at frame_limit bytes (error: raised for\n"
+"a sample whose RAW data runs past it); \"drop\", nothing; or a plan of a handler\n"
 "the core calls itself: (fn, event name, context, comms, error class, tid offset,\n"
 "time offset, cpu offset, RAW size offset, fields), each field (kind, offset,\n"
 "size, base) with kind one of the FIELD_* constants.  planner None: items for all.");
 
 static PyObject *Framer_set_planner(Framer *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"planner", "sink", "publish", NULL};
-    PyObject *planner, *sink = Py_None, *publish = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OO", kwlist, &planner, &sink, &publish))
+    static char *kwlist[] = {"planner", "sink", "publish", "frames", "frame_limit", "error", NULL};
+    PyObject *planner, *sink = Py_None, *publish = Py_None, *frames = Py_None, *error = Py_None;
+    Py_ssize_t frame_limit = 1 << 17;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOnO", kwlist, &planner, &sink, &publish, &frames,
+                                     &frame_limit, &error))
         return NULL;
-    if ((sink == Py_None) != (publish == Py_None)) {
-        PyErr_SetString(PyExc_ValueError, "a batch sink needs publish, and publish a sink");
+    if ((sink == Py_None) != (publish == Py_None) || ((frames == Py_None) != (error == Py_None))
+        || frame_limit < 1) {
+        PyErr_SetString(PyExc_ValueError, "a batch sink needs publish; a frame sink, an error class "
+                        "and a positive limit");
         return NULL;
     }
-    if (batch_flush(&self->batch) < 0)
+    if (flush_outs(self) < 0)
         return NULL;
     free_routes(self);
     batch_free(&self->batch);
+    frames_free(&self->frames);
     if (sink != Py_None) {
         self->batch.sink = Py_NewRef(sink);
         self->batch.publish = Py_NewRef(publish);
+    }
+    if (frames != Py_None) {
+        self->frames.sink = Py_NewRef(frames);
+        self->frames.error = Py_NewRef(error);
+        self->frames.limit = (size_t)frame_limit;
     }
     Py_XSETREF(self->planner, planner == Py_None ? NULL : Py_NewRef(planner));
     Py_RETURN_NONE;
