@@ -340,3 +340,22 @@ def test_process_event_arguments_are_perfs(events: list, mode: str, tmp_path: Pa
     assert theirs.returncode == 0 and ours.returncode == 0, ours.stderr.decode()
     assert _mask_pointers(ours.stdout) == _mask_pointers(theirs.stdout)
     assert ours.stdout.count(b" args, lengths ") > 20
+
+
+@can_record
+@needs_perl
+def test_script_reads_the_users_stdin(tmp_path: Path) -> None:
+    """STDIN is the user's (the events come on a pipe of their own): a trace_end prompt
+    reads what was typed, as under perf."""
+    script = tmp_path / "prompt.pl"
+    script.write_text('my $n = 0;\nsub trace_unhandled { $n++ }\n'
+                      'sub trace_end {\n  print "events: ", ($n > 300 ? "all" : $n), "\\nanswer? ";\n'
+                      '  my $line = <STDIN>;\n  print "read: ", $line // "(eof)\\n";\n'
+                      '  my $rest = join("", <STDIN>);\n  print "then: ", length($rest), " bytes\\n";\n}\n')
+    inp, _ = record_input(tmp_path, "file", "-e", "syscalls:sys_enter_read", "--", sys.executable, WORKLOAD,
+                          "reads=300")
+    typed = b"hello\nworld\n"
+    ours = scripthost("trace", *inp, "-s", str(script), input=typed)
+    theirs = perf("script", *inp, "-s", str(script), input=typed)
+    assert ours.returncode == 0, ours.stderr.decode()
+    assert ours.stdout == theirs.stdout == b"events: all\nanswer? read: hello\nthen: 6 bytes\n"

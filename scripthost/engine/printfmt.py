@@ -884,28 +884,39 @@ class PrintFormat:
             self.failed = True
             self.error_lines = [f"  [{fmt.full_name}] {e}"]
             self.render = self._failed_render
-        self._mark_fields()
 
-    def _mark_fields(self) -> None:
-        def visit(node: Any, flag: Optional[str]) -> None:
+    def marked_fields(self) -> tuple[set[str], set[str]]:
+        """The names of the fields libtraceevent marks as flag and as symbolic fields: the
+        first ``REC->field`` read after each ``__print_flags(`` / ``__print_symbolic(`` (the
+        mark waits for the next field when its first argument has none)."""
+        flags: set[str] = set()
+        symbols: set[str] = set()
+        pending = {"flag": False, "sym": False}
+
+        def visit(node: Any) -> None:
+            if isinstance(node, list):
+                for c in node:
+                    visit(c)
+                return
             if not isinstance(node, tuple) or not node:
                 return
-            if node[0] == "field" and flag:
-                setattr(node[1], flag, True)
+            if node[0] == "field":
+                if pending["flag"]:
+                    flags.add(node[1].name)
+                    pending["flag"] = False
+                elif pending["sym"]:
+                    symbols.add(node[1].name)
+                    pending["sym"] = False
+                return
             if node[0] == "flags":
-                visit(node[1], "is_flag")
-                return
-            if node[0] == "sym":
-                visit(node[1], "is_symbolic")
-                return
+                pending["flag"] = True
+            elif node[0] == "sym":
+                pending["sym"] = True
             for child in node[1:]:
-                if isinstance(child, tuple):
-                    visit(child, flag)
-                elif isinstance(child, list):
-                    for c in child:
-                        visit(c, flag)
+                visit(child)
         for a in self.args:
-            visit(a, None)
+            visit(a)
+        return flags, symbols
 
     def _compile(self, ksyms: Any, printk: Optional[dict[int, str]]) -> Callable[[bytes], str]:
         rend = _Renderer(self.fmt, ksyms, printk)

@@ -41,8 +41,6 @@ class Field:
     is_pointer: bool = False
     count: int = 1
     elem_size: int = 0
-    is_flag: bool = False
-    is_symbolic: bool = False
 
 
 @dataclass

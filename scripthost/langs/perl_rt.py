@@ -1,7 +1,8 @@
 """Perl scripts through a subprocess bridge to the system `perl`.
 
 One perl process per run loads the script (scripthost/langs/perl/bridge.pl);
-events cross its stdin as length-prefixed binary batches (nothing is quoted
+events cross a pipe of their own (perl's stdin, stdout and stderr are ours, so
+a script can read the user's terminal) as length-prefixed binary batches (nothing is quoted
 into Perl source, so every byte of a comm or string arrives intact) and the
 bridge decodes the raw tracepoint data with unpack templates built once per
 event.  perl's stdout and stderr are ours, so its output order is its own.
@@ -81,6 +82,7 @@ class PerlRuntime(Runtime):
         super().__init__(script, args)
         self.proc: Optional[subprocess.Popen] = None
         self._control_r: Optional[Any] = None  # the bridge's control pipe: "ok", "out ERRNO"
+        self._out: Any = None  # the events pipe's writing end
         self.events = bytearray(b"E\0")
         self.session: Optional[Session] = None
         self._ids: dict[Evsel, int] = {}
@@ -107,13 +109,19 @@ class PerlRuntime(Runtime):
         ctx = own_exec_path() / "scripts" / "perl" / "Perf-Trace-Util" / "lib" / "Perf" / "Trace" / "Context.pm"
         env = dict(os.environ, PERF_EXEC_PATH=exec_path())
         r, w = os.pipe()
+        events_r, events_w = os.pipe()
         try:
-            self.proc = subprocess.Popen([perl, str(BRIDGE), str(ctx), str(w), self.script, *self.args],
-                                         stdin=subprocess.PIPE, pass_fds=(w,), env=env)
+            self.proc = subprocess.Popen([perl, str(BRIDGE), str(ctx), str(w), str(events_r), self.script,
+                                          *self.args], pass_fds=(w, events_r), env=env)
+        except BaseException:
+            os.close(events_w)
+            raise
         finally:
             os.close(w)
+            os.close(events_r)
+        self._out = os.fdopen(events_w, "wb")
         try:  # a deep pipe, so neither side waits on the other for each batch
-            fcntl.fcntl(self.proc.stdin.fileno(), _F_SETPIPE_SZ, PIPE_SIZE)  # type: ignore[union-attr]
+            fcntl.fcntl(events_w, _F_SETPIPE_SZ, PIPE_SIZE)
         except OSError:
             pass
         self._control_r = os.fdopen(r, "rb", buffering=0)
@@ -133,9 +141,8 @@ class PerlRuntime(Runtime):
 
     def _emit(self, frame: bytes | bytearray) -> None:
         try:
-            assert self.proc is not None and self.proc.stdin is not None
-            self.proc.stdin.write(struct.pack("<I", len(frame)))
-            self.proc.stdin.write(frame)
+            self._out.write(struct.pack("<I", len(frame)))
+            self._out.write(frame)
         except (BrokenPipeError, OSError):
             self._died()
 
@@ -153,9 +160,18 @@ class PerlRuntime(Runtime):
         self._emit(rec)
         if flush:
             try:
-                self.proc.stdin.flush()  # type: ignore[union-attr]
+                self._out.flush()
             except (BrokenPipeError, OSError):
                 self._died()
+
+    def _close_events(self) -> None:
+        """End the events pipe: the bridge sees its end after the last frame."""
+        out, self._out = self._out, None
+        if out is not None:
+            try:
+                out.close()
+            except (BrokenPipeError, OSError):
+                pass
 
     def _died(self) -> None:
         assert self.proc is not None
@@ -175,11 +191,7 @@ class PerlRuntime(Runtime):
         if p is None:
             return
         self.proc = None
-        try:
-            if p.stdin is not None:
-                p.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
+        self._close_events()
         try:
             p.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -229,10 +241,7 @@ class PerlRuntime(Runtime):
         self._control(b"X", flush=True)
         p = self.proc
         if p is not None:
-            try:
-                p.stdin.close()  # type: ignore[union-attr]
-            except (BrokenPipeError, OSError):
-                pass
+            self._close_events()
             rc = p.wait()
             self.proc = None
             fault = self._output_fault(rc)

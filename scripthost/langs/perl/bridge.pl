@@ -1,8 +1,8 @@
 # scripthost's Perl bridge: runs a perf Perl trace script in this perl and
 # calls its handlers with perf's argument list, for events that scripthost
-# sends on stdin in length-prefixed binary batches.
+# sends on EVENTS_FD in length-prefixed binary batches (STDIN stays the user's).
 #
-# usage (by scripthost only): perl bridge.pl CONTEXT_PM CONTROL_FD SCRIPT [ARGS...]
+# usage (by scripthost only): perl bridge.pl CONTEXT_PM CONTROL_FD EVENTS_FD SCRIPT [ARGS...]
 #
 # Batch: u32 length, then records, each starting with a type byte:
 #   'D' u16 id, name, n fields, then per field: name, kind (n=number, s=string,
@@ -35,7 +35,7 @@ use strict;
 use warnings;
 no warnings "once";
 
-my ($context_pm, $control_fd, $script, @args) = @ARGV;
+my ($context_pm, $control_fd, $events_fd, $script, @args) = @ARGV;
 $SIG{INT} = 'IGNORE';    # Ctrl-C is scripthost's to handle; it sends trace_end
 $SIG{PIPE} = 'DEFAULT';
 
@@ -44,7 +44,12 @@ require $context_pm;
 $INC{'Perf/Trace/Context.pm'} = $context_pm;
 
 open(my $control, '>&=', $control_fd) or die "scripthost bridge: control fd: $!\n";
-binmode STDIN;
+open(my $events, '<&=', $events_fd) or die "scripthost bridge: events fd: $!\n";
+binmode $events;
+{   # not for the script's own children
+    use Fcntl qw(F_SETFD FD_CLOEXEC);
+    fcntl($events, F_SETFD, FD_CLOEXEC);
+}
 
 @ARGV = @args;
 $0 = $script;
@@ -86,7 +91,7 @@ sub read_full {
     my ($n) = @_;
     my $buf = '';
     while (length($buf) < $n) {
-        my $r = sysread(STDIN, $buf, $n - length($buf), length($buf));
+        my $r = sysread($events, $buf, $n - length($buf), length($buf));
         if (!defined $r) {
             next if $!{EINTR};
             die "scripthost bridge: read: $!\n";
