@@ -140,7 +140,7 @@ class DefaultPrinter(Consumer):
         div = self._time_div
         if fast is not None and ips is None:
             raw_off = ev.fixed_layout["raw"][0]
-            line = f"%16s %5d [%03d] {self._time_fmt}: " + name.replace("%", "%%") + ": %s\n"
+            line = self._line_head(name) + "%s\n"
 
             def h(item: tuple) -> None:
                 pos = item[1]
@@ -241,6 +241,33 @@ class DefaultPrinter(Consumer):
                "where": _where, "write": self.out.write, "HEAD": head, "LEAD": lead, "struct": struct}
         return compile_handler(body, env, f"<sample line {name}>")
 
+    def _line_head(self, name: str) -> str:
+        """The %-format of a tracepoint line's columns: comm, tid, cpu, time, event name."""
+        return f"%16s %5d [%03d] {self._time_fmt}: " + name.replace("%", "%%") + ": "
+
+    def plan(self, ev: Evsel) -> Optional[tuple]:
+        """The native core formats a tracepoint's line itself when it is one %-format of
+        the columns and of fields read at fixed offsets (see `_core.Framer.set_planner`);
+        the line's Python handler takes the events it cannot make."""
+        s = self.session
+        if not ev.is_tracepoint or ev.tp_format is None or s is None or self._tracepoint_ips() is not None:
+            return None
+        lay = ev.fixed_layout
+        if not all(k in lay for k in ("tid", "time", "cpu", "raw_size")):
+            return None
+        self._renderer(ev)
+        pf = self._formats.get(ev.tp_format.id)
+        if pf is None or pf.failed or pf.compiled is None:
+            return None
+        comp = pf.compiled
+        reads = comp.reads()
+        if comp.uses_raw or not all(v in reads for v in comp.values):
+            return None
+        fallback = self.handler(ev)
+        line = self._line_head(s.evsel_name(ev).rjust(self._width())) + comp.pyfmt + "\n"
+        return ("line", line, s.comms, fallback, ev, lay["tid"][0], lay["time"][0], lay["cpu"][0],
+                lay["raw_size"][0], self._time_div, [reads[v] for v in comp.values])
+
     def _fused(self, ev: Evsel, name: str) -> Optional[Callable[[tuple], Any]]:
         """One generated function per event: a single Struct reads the sample's
         tid/time/cpu and the tracepoint fields, and one ``%`` formats the line."""
@@ -257,7 +284,7 @@ class DefaultPrinter(Consumer):
         env = dict(comp.env)
         env.update(S=s, comms=self.session.comms, write=self.out.write, struct=struct,
                    _render=pf.render, _failed=pf._failed_render)
-        line = f"%16s %5d [%03d] {self._time_fmt}: " + name.replace("%", "%%") + ": " + comp.pyfmt + "\n"
+        line = self._line_head(name) + comp.pyfmt + "\n"
         targets = ", ".join(["tid", "t", "cpu", "rs"] + names)
         src = ["    pos = item[1]", "    buf = item[2]",
                f"    {targets} = S.unpack_from(buf, pos)"]

@@ -852,6 +852,10 @@ class _Compiled:
         self.uses_raw = any("raw" in v for v in values)
         self._reads = rend.reads
 
+    def reads(self) -> dict[str, tuple[int, str]]:
+        """Each variable's (raw offset, struct code)."""
+        return {name: key for key, name in self._reads.items()}
+
     def struct_reads(self) -> tuple[str, list[str], list[tuple[int, str, str]]]:
         """(struct format from raw offset 0, variable names in order, overlapping reads)."""
         fmt, names, over, at = "<", [], [], 0

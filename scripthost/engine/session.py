@@ -310,7 +310,7 @@ class Session:
             frames = getattr(consumer, "run_frames", None)
             self._framer.set_planner(self._route, arrays, consumer.publish_chunk if arrays else None,
                                      frames, getattr(consumer, "frame_limit", 1 << 17),
-                                     StreamError if frames else None)
+                                     StreamError if frames else None, getattr(getattr(consumer, "out", None), "write", None))
         error: Optional[BaseException] = None
         try:
             self._read_loop()

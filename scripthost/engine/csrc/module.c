@@ -37,8 +37,10 @@ static void free_evsels(Framer *self)
 
 static void free_routes(Framer *self)
 {
-    for (Py_ssize_t i = 0; i < self->nroutes; i++)
+    for (Py_ssize_t i = 0; i < self->nroutes; i++) {
         plan_free(self->routes[i].plan);
+        line_plan_free(self->routes[i].line);
+    }
     PyMem_Free(self->routes);
     self->routes = NULL;
     self->nroutes = 0;
@@ -49,6 +51,7 @@ static void Framer_dealloc(Framer *self)
     free_routes(self);
     batch_free(&self->batch);
     frames_free(&self->frames);
+    lines_free(&self->lines);
     Py_XDECREF(self->planner);
     queue_free(&self->qu);
     idmap_free(&self->ids);
@@ -271,6 +274,23 @@ static Route *route_of(Framer *self, int32_t ev)
         r->type = (uint16_t)type;
     } else if (PyUnicode_Check(spec) && PyUnicode_CompareWithASCIIString(spec, "drop") == 0) {
         r->kind = ROUTE_DROP;
+    } else if (PyTuple_Check(spec) && PyTuple_GET_SIZE(spec) > 0 && PyUnicode_Check(PyTuple_GET_ITEM(spec, 0))
+               && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), "line") == 0) {
+        if (!self->lines.write) {
+            PyErr_SetString(PyExc_ValueError, "a line route needs the output's write");
+            Py_DECREF(spec);
+            return NULL;
+        }
+        r->line = line_plan_new(spec);
+        if (r->line) {
+            r->kind = ROUTE_LINE;
+        } else if (PyErr_ExceptionMatches(PyExc_NotImplementedError)) {
+            PyErr_Clear();  /* a line the core does not make: the consumer's handler does */
+            r->kind = ROUTE_ITEMS;
+        } else {
+            Py_DECREF(spec);
+            return NULL;
+        }
     } else if (PyTuple_Check(spec) && PyTuple_GET_SIZE(spec) == 5
                && PyUnicode_Check(PyTuple_GET_ITEM(spec, 0))
                && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), "slice") == 0) {
@@ -302,10 +322,11 @@ static Route *route_of(Framer *self, int32_t ev)
     return r;
 }
 
-/* what the batch and frame outputs hold, handed on (only one of them is ever in use) */
+/* what the batch, frame and line outputs hold, handed on (one consumer uses one of them) */
 static int flush_outs(Framer *self)
 {
-    return batch_flush(&self->batch) < 0 || frames_flush(&self->frames) < 0 ? -1 : 0;
+    return batch_flush(&self->batch) < 0 || frames_flush(&self->frames) < 0 || lines_flush(&self->lines) < 0
+           ? -1 : 0;
 }
 
 /* Hand out[0..n) on in order: samples routed to a plan to their handler, called here;
@@ -338,6 +359,8 @@ static int hand_on(Framer *self, PyObject *deliver, size_t n)
         int rc;
         if (route->kind == ROUTE_BATCH) {
             rc = batch_add(&self->batch, e->obj, e->pos, route->type);
+        } else if (route->kind == ROUTE_LINE) {
+            rc = line_add(&self->lines, route->line, e->obj, e->pos, e->time);
         } else if (route->kind == ROUTE_SLICE) {
             const unsigned char *rec = (const unsigned char *)PyBytes_AS_STRING(e->obj) + e->pos;
             uint16_t size;
@@ -390,25 +413,29 @@ static PyObject *Framer_settle(Framer *self, PyObject *args, PyObject *kw)
 }
 
 PyDoc_STRVAR(set_planner_doc,
-"set_planner(planner, sink=None, publish=None, frames=None, frame_limit=131072, error=None)\n\n"
+"set_planner(planner, sink=None, publish=None, frames=None, frame_limit=131072, error=None,\n"
+"            write=None)\n\n"
 "planner(evsel), asked once per evsel at its first delivered sample, routes its\n"
 "samples: None, as queue items to deliver; an int k, into the batch arrays handed\n"
 "to sink(n, slots, positions, types) (u16, u32 and u16 per event, as bytes; type\n"
 "k), the chunks published first by publish(slot, chunk); (\"slice\", kind, id,\n"
 "start, RAW size offset), copied as id + record[start:end of RAW] into frames of\n"
 "that kind handed to frames(kind, payload) at frame_limit bytes (error: raised for\n"
-"a sample whose RAW data runs past it); \"drop\", nothing; or a plan of a handler\n"
+"a sample whose RAW data runs past it); (\"line\", line format, comms, fallback,\n"
+"evsel, tid/time/cpu/RAW size offsets, time divisor, reads), the default output's\n"
+"line formatted here and gathered for write (lines.h); \"drop\", nothing; or a plan of a handler\n"
 "the core calls itself: (fn, event name, context, comms, error class, tid offset,\n"
 "time offset, cpu offset, RAW size offset, fields), each field (kind, offset,\n"
 "size, base) with kind one of the FIELD_* constants.  planner None: items for all.");
 
 static PyObject *Framer_set_planner(Framer *self, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"planner", "sink", "publish", "frames", "frame_limit", "error", NULL};
+    static char *kwlist[] = {"planner", "sink", "publish", "frames", "frame_limit", "error", "write", NULL};
     PyObject *planner, *sink = Py_None, *publish = Py_None, *frames = Py_None, *error = Py_None;
+    PyObject *write = Py_None;
     Py_ssize_t frame_limit = 1 << 17;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOnO", kwlist, &planner, &sink, &publish, &frames,
-                                     &frame_limit, &error))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOnOO", kwlist, &planner, &sink, &publish, &frames,
+                                     &frame_limit, &error, &write))
         return NULL;
     if ((sink == Py_None) != (publish == Py_None) || ((frames == Py_None) != (error == Py_None))
         || frame_limit < 1) {
@@ -421,6 +448,9 @@ static PyObject *Framer_set_planner(Framer *self, PyObject *args, PyObject *kw)
     free_routes(self);
     batch_free(&self->batch);
     frames_free(&self->frames);
+    lines_free(&self->lines);
+    if (write != Py_None)
+        self->lines.write = Py_NewRef(write);
     if (sink != Py_None) {
         self->batch.sink = Py_NewRef(sink);
         self->batch.publish = Py_NewRef(publish);
