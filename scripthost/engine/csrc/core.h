@@ -51,6 +51,12 @@ typedef struct {
     uint64_t out_of_order;
 } Queue;
 
+/* make room for need elements of elem bytes in *buf (capacity *cap, doubled as needed);
+ * -1 with MemoryError set */
+int grow_to(void **buf, size_t *cap, size_t need, size_t elem);
+/* the comm of tid in comms (a new reference), ":tid" when it has none; NULL with an exception */
+PyObject *comm_of(PyObject *comms, int32_t tid);
+
 int queue_push(Queue *qu, uint64_t time, PyObject *obj, uint32_t pos, int32_t ev);
 int queue_bound(Queue *qu);
 /* settle every round read so far (final: and everything else); the delivered entries

@@ -32,18 +32,8 @@ int frames_add(FramesOut *f, int kind, uint16_t ident, const unsigned char *rec,
         return -1;
     f->kind = kind;
     size_t len = 2 + end - start;
-    if (f->n + len > f->cap) {
-        size_t cap = f->cap ? f->cap : 1 << 16;
-        while (cap < f->n + len)
-            cap *= 2;
-        char *p = PyMem_Realloc(f->buf, cap);
-        if (!p) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        f->buf = p;
-        f->cap = cap;
-    }
+    if (grow_to((void **)&f->buf, &f->cap, f->n + len, 1) < 0)
+        return -1;
     memcpy(f->buf + f->n, &ident, 2);
     memcpy(f->buf + f->n + 2, rec + start, end - start);
     f->n += len;

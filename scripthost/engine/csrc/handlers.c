@@ -176,14 +176,8 @@ int plan_call(HandlerPlan *p, const unsigned char *buf, size_t pos, uint64_t tim
     int rc = -1;
     Py_ssize_t made = 0;
     int32_t tid = (int32_t)rdn(r + p->tid_off, 4);
-    PyObject *comm = NULL, *key = PyLong_FromLong(tid);
-    if (!key)
-        goto out;
-    comm = PyDict_GetItemWithError(p->comms, key);
-    Py_DECREF(key);
-    if (comm)
-        Py_INCREF(comm);
-    else if (PyErr_Occurred() || !(comm = PyUnicode_FromFormat(":%d", tid)))
+    PyObject *comm = comm_of(p->comms, tid);
+    if (!comm)
         goto out;
     args[0] = Py_NewRef(p->name);
     args[1] = Py_NewRef(p->context);

@@ -185,19 +185,7 @@ fail_seq_done:
 
 static int reserve(LinesOut *out, size_t more)
 {
-    if (out->n + more <= out->cap)
-        return 0;
-    size_t cap = out->cap ? out->cap : LINES_FLUSH_AT * 2;
-    while (cap < out->n + more)
-        cap *= 2;
-    char *b = PyMem_Realloc(out->buf, cap);
-    if (!b) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    out->buf = b;
-    out->cap = cap;
-    return 0;
+    return grow_to((void **)&out->buf, &out->cap, out->n + more, 1);
 }
 
 static void put(LinesOut *out, const char *s, size_t n)
@@ -296,29 +284,22 @@ int line_add(LinesOut *out, LinePlan *p, PyObject *chunk, uint32_t pos, uint64_t
 
     Py_ssize_t clen;
     const char *comm;
-    char own[16];
-    PyObject *key = PyLong_FromLong(tid);
-    if (!key)
+    PyObject *c = comm_of(p->comms, tid);
+    if (!c)
         return -1;
-    PyObject *c = PyDict_GetItemWithError(p->comms, key);
-    Py_DECREF(key);
-    if (c) {
-        comm = PyUnicode_AsUTF8AndSize(c, &clen);
-        if (!comm) {  /* not UTF-8 (surrogate escapes): the Python printer writes it */
-            PyErr_Clear();
-            return fall_back(out, p, chunk, pos, time);
-        }
-    } else if (PyErr_Occurred()) {
-        return -1;
-    } else {
-        clen = snprintf(own, sizeof own, ":%d", tid);
-        comm = own;
+    comm = PyUnicode_AsUTF8AndSize(c, &clen);  /* c holds these bytes: released at the end */
+    if (!comm) {  /* not UTF-8 (surrogate escapes): the Python printer writes it */
+        Py_DECREF(c);
+        PyErr_Clear();
+        return fall_back(out, p, chunk, pos, time);
     }
     size_t start = out->n;
     for (Py_ssize_t k = 0; k < p->nops; k++) {
         const LineOp *op = &p->ops[k];
-        if (reserve(out, op->lit_len) < 0)
+        if (reserve(out, op->lit_len) < 0) {
+            Py_DECREF(c);
             return -1;
+        }
         put(out, p->text + op->lit_at, op->lit_len);
         if (!op->conv)
             break;
@@ -354,9 +335,11 @@ int line_add(LinesOut *out, LinePlan *p, PyObject *chunk, uint32_t pos, uint64_t
     next:
         if (rc < 0) {
             out->n = start;
+            Py_DECREF(c);
             return -1;
         }
     }
+    Py_DECREF(c);
     return out->n >= LINES_FLUSH_AT ? lines_flush(out) : 0;
 }
 

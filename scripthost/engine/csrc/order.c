@@ -13,19 +13,7 @@
 
 static int reserve(Entry **buf, size_t *cap, size_t need)
 {
-    if (need <= *cap)
-        return 0;
-    size_t cap2 = *cap ? *cap : 256;
-    while (cap2 < need)
-        cap2 *= 2;
-    Entry *p = PyMem_Realloc(*buf, cap2 * sizeof **buf);
-    if (!p) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    *buf = p;
-    *cap = cap2;
-    return 0;
+    return grow_to((void **)buf, cap, need, sizeof **buf);
 }
 
 int queue_push(Queue *qu, uint64_t time, PyObject *obj, uint32_t pos, int32_t ev)
