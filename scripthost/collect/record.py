@@ -35,7 +35,6 @@ import os
 import select
 import signal
 import sys
-import threading
 from dataclasses import dataclass, field
 from typing import BinaryIO, Optional
 
@@ -49,7 +48,7 @@ from scripthost.engine.layouts import (
 from scripthost.errors import ScripthostError, UsageError
 from scripthost.outfault import StdoutRaw
 
-__all__ = ["RecordOptions", "Recorder", "parse_record_args", "record_main", "split_events", "unavailable"]
+__all__ = ["RecordOptions", "Recorder", "StopFlag", "parse_record_args", "record_main", "split_events", "unavailable"]
 
 SAMPLED_SAMPLE_TYPE = ST.IP | ST.TID | ST.TIME | ST.CPU | ST.PERIOD | ST.IDENTIFIER
 DEFAULT_FREQ = 4000
@@ -440,7 +439,7 @@ class Recorder:
     def names(self) -> list[str]:
         return [tp.full_name for tp in self.tps] + [ev.name for ev in self.sampled] + ["dummy:HG"]
 
-    def run(self, out: BinaryIO, stop: Optional[threading.Event] = None) -> Optional[int]:
+    def run(self, out: BinaryIO, stop: Optional["StopFlag"] = None) -> Optional[int]:
         """Record until stopped, the command exits, or the output closes.
 
         Returns the command's exit status (os.waitstatus_to_exitcode), None without one.
@@ -482,7 +481,7 @@ class Recorder:
         w.finished_init()
         w.flush()
 
-    def _record(self, w: StreamWriter, stop: Optional[threading.Event]) -> None:
+    def _record(self, w: StreamWriter, stop: Optional["StopFlag"]) -> None:
         poller = select.poll()
         for r in self.rings:
             poller.register(r.fd, select.POLLIN)
@@ -539,6 +538,24 @@ def _open_output(path: str) -> BinaryIO:
         raise ScripthostError(f"cannot write {path}: {e.strerror}") from None
 
 
+class StopFlag:
+    """Set by a signal handler, read by the record loop.  Not a threading.Event: its
+    set() takes a lock, and a second signal arriving inside the first handler's set()
+    deadlocked the record half on it (Ctrl-C at the terminal while the report half
+    forwards the same SIGINT)."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
 def _live_parent() -> Optional[int]:
     """In a live run's record half: arm the parent-death signal; the status fd, else None."""
     spec = os.environ.pop(LIVE_PARENT_ENV, "")
@@ -554,7 +571,7 @@ def record_main(argv: list[str]) -> int:
     """`scripthost record`: its exit status is the command's, as perf record's is."""
     status_fd = _live_parent()
     opts = parse_record_args(argv)
-    stop = threading.Event()
+    stop = StopFlag()
 
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
