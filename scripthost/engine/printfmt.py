@@ -13,6 +13,7 @@ import re
 import struct
 from typing import Any, Callable, Optional
 
+from scripthost.engine.codegen import struct_reads
 from scripthost.engine.tpformat import EventFormat, Field
 
 __all__ = ["PrintFormat", "ParseError", "perf_warning"]
@@ -916,17 +917,12 @@ class _Compiled:
 
     def struct_reads(self) -> tuple[str, list[str], list[tuple[int, str, str]]]:
         """(struct format from raw offset 0, variable names in order, overlapping reads)."""
-        fmt, names, over, at = "<", [], [], 0
-        for (off, code), name in sorted(self._reads.items()):
-            if off < at:
-                over.append((off, code, name))
-                continue
-            if off > at:
-                fmt += f"{off - at}x"
-            fmt += code
-            at = off + struct.calcsize("<" + code)
-            names.append(name)
-        return fmt, names, over
+        return struct_reads((off, code, name) for (off, code), name in self._reads.items())
+
+    @property
+    def need(self) -> int:
+        """Bytes of payload the reads need."""
+        return max((off + struct.calcsize("<" + code) for off, code in self._reads), default=0)
 
 
 class PrintFormat:
@@ -1108,6 +1104,8 @@ def _field_text(f: Field, raw: bytes) -> str:
             return "ARRAY[" + ", ".join("%02x" % c for c in raw[f.offset:f.offset + f.size]) + "]"
         if f.size not in (1, 2, 4, 8):
             return "0"
+        if f.offset + f.size > len(raw):
+            return ""  # past the payload (corrupt input): nothing to show
         v = int.from_bytes(raw[f.offset:f.offset + f.size], "little", signed=f.signed)
         # perf 6.1 (measured): a pointer, an unsigned long and a 4-byte signed long in hex,
         # every other number in decimal (an 8-byte signed long too)

@@ -309,7 +309,7 @@ static int hand_on(Framer *self, PyObject *deliver, size_t n)
         } else {
             rc = batch_flush(&self->batch);
             if (rc == 0)
-                rc = plan_call(route->plan, (const unsigned char *)PyBytes_AS_STRING(e->obj), e->pos, e->time);
+                rc = plan_call(route->plan, e->obj, e->pos, e->time);
         }
         Py_DECREF(e->obj);
         if (rc < 0) {
@@ -356,9 +356,10 @@ PyDoc_STRVAR(set_planner_doc,
 "samples: None, as queue items to deliver; an int k, into the batch arrays handed\n"
 "to sink(n, slots, positions, types) (u16, u32 and u16 per event, as bytes; type\n"
 "k), the chunks published first by publish(slot, chunk); or a plan of a handler\n"
-"the core calls itself: (fn, event name, context, comms, error class, tid offset,\n"
+"the core calls itself: (fn, event name, context, comms, error, tid offset,\n"
 "time offset, cpu offset, RAW size offset, fields), each field (kind, offset,\n"
-"size, base) with kind one of the FIELD_* constants.  planner None: items for all.");
+"size, base) with kind one of the FIELD_* constants, error(message, chunk, pos)\n"
+"the exception of a corrupt sample at chunk[pos].  planner None: items for all.");
 
 static PyObject *Framer_set_planner(Framer *self, PyObject *args, PyObject *kw)
 {
