@@ -225,3 +225,42 @@ def test_a_field_over_the_common_ones_in_lua(lua: str, tmp_path: Path) -> None:
     assert r.returncode == 0 and r.stderr == b"", r.stderr
     first = r.stdout.splitlines()[0].split(b"\t")
     assert first[3:6] == [b"5032", b"sh", b"21612292211131"], first
+
+
+# -- 4. sample_type bits past the ones perf knows --------------------------------------------
+
+def _attr_offsets(data: bytes) -> list[int]:
+    """Where each perf_event_attr starts: the attrs section's (file) or HEADER_ATTR records' (pipe)."""
+    if int.from_bytes(data[8:16], "little") != 16:
+        size, at, total = (int.from_bytes(data[o:o + 8], "little") for o in (16, 24, 32))
+        return list(range(at, at + total, size))
+    out, pos = [], 16
+    while True:
+        rtype, size = int.from_bytes(data[pos:pos + 4], "little"), int.from_bytes(data[pos + 6:pos + 8], "little")
+        if rtype != 64:
+            return out
+        out.append(pos + 8)
+        pos += size
+
+
+UNHANDLED = "def trace_unhandled(name, context, fields):\n    print(name, sorted(fields))\n"
+
+
+@needs_perf
+@pytest.mark.parametrize("seed", [FILE, PIPE], ids=["file", "pipe"])
+def test_unknown_sample_type_bits_are_ignored_as_perf(seed: bytes, tmp_path: Path) -> None:
+    """Bits 25, 32 and 63 set in every event's sample_type (bit 32 once raised TypeError):
+    perf 6.1 ignores them; so do we, in the default output and a Python script."""
+    data = bytearray(seed)
+    offsets = _attr_offsets(seed)
+    assert len(offsets) == 4
+    for at in offsets:
+        st = int.from_bytes(data[at + 24:at + 32], "little") | 1 << 25 | 1 << 32 | 1 << 63
+        data[at + 24:at + 32] = st.to_bytes(8, "little")
+    path = _write(tmp_path, bytes(data))
+    script = tmp_path / "s.py"
+    script.write_text(UNHANDLED)
+    for args in ((), ("-s", str(script))):
+        theirs, ours = perf("script", "-i", path, *args), scripthost("trace", "-i", path, *args, timeout=60)
+        assert ours.returncode == 0 and ours.stderr == b"", ours.stderr
+        assert ours.stdout == theirs.stdout and len(ours.stdout) > 1000
