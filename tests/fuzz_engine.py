@@ -25,7 +25,8 @@ except ImportError:
 
 from scripthost.engine.output import DefaultPrinter  # noqa: E402
 from scripthost.engine.session import Consumer, Session  # noqa: E402
-from scripthost.errors import ScripthostError, StreamError  # noqa: E402
+from scripthost.engine.source import record_fault  # noqa: E402
+from scripthost.errors import ScripthostError  # noqa: E402
 from scripthost.langs.python_rt import field_kinds  # noqa: E402
 
 SEEDS = [ROOT / "tests" / "data" / "engine" / n for n in ("small.data", "small.pipe")]
@@ -64,7 +65,7 @@ class _Planned(Consumer):
         if not ev.is_tracepoint or ev.tp_format is None or not all(
                 k in lay for k in ("tid", "time", "cpu", "raw_size")):
             return None
-        return (self._count, ev.tp_format.name, None, self.session.comms, StreamError, lay["tid"][0],
+        return (self._count, ev.tp_format.name, None, self.session.comms, record_fault, lay["tid"][0],
                 lay["time"][0], lay["cpu"][0], lay["raw_size"][0], field_kinds(ev.tp_format.fields))
 
 

@@ -12,11 +12,12 @@ consumers instead read the fields they need at `Evsel.fixed_layout` offsets.  Th
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NoReturn, Optional
 
 from scripthost.engine.layouts import (
     ATTR, ATTR_SIZE_VER7, AttrFlag, PERF_TYPE_TRACEPOINT, ReadFormat, SampleType, U16, U32, U64,
 )
+from scripthost.engine.source import record_fault
 from scripthost.errors import StreamError
 
 __all__ = [
@@ -93,7 +94,7 @@ def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
     """
     st = evsel.sample_type
     env: dict[str, Any] = {"evsel": evsel, "U16": U16, "U32": U32, "U64": U64, "struct": struct,
-                           "StreamError": StreamError}
+                           "fault": record_fault}
     lines = ["def parse(buf, pos):", "  end = pos + U16.unpack_from(buf, pos + 6)[0]", "  try:", "    p = pos + 8"]
     fmt: list[str] = []
     names: list[str] = []
@@ -156,10 +157,10 @@ def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
            "period" if "period" in have else str(evsel.attr["sample_period"]),
            "raw", "cc", "evsel", "buf", "pos"]
     lines.append("    if p > end or (raw is not None and p + 4 + rs > end):")
-    lines.append("      raise StreamError(f'corrupt sample: fields run past its {end - pos} bytes')")
+    lines.append("      raise fault(f'corrupt sample: fields run past its {end - pos} bytes', buf, pos)")
     lines.append(f"    return ({', '.join(ret)})")
     lines.append("  except struct.error:")
-    lines.append("    raise StreamError(f'corrupt sample: fields run past the buffer') from None")
+    lines.append("    raise fault(f'corrupt sample: fields run past its {end - pos} bytes', buf, pos) from None")
     exec(compile("\n".join(lines), f"<sample parser {st:#x}>", "exec"), env)
     return env["parse"]
 
@@ -229,14 +230,18 @@ class Evsel:
 
     def fixed_struct(self, names: list[str], extra: str = "") -> Optional[struct.Struct]:
         """A Struct reading ``names`` (in this order, which must follow the
-        record layout) from the record start, then ``extra`` codes laid out
-        from the RAW payload on; None when a field is missing or not at a fixed offset."""
+        record layout; "size" is the record header's) from the record start, then ``extra``
+        codes laid out from the RAW payload on; None when a field is missing or not at a
+        fixed offset."""
         fmt = ["<"]
         pos = 0
         for name in names:
-            if name not in self.fixed_layout:
+            if name == "size":  # the record's, from its header
+                off, code = 6, "H"
+            elif name not in self.fixed_layout:
                 return None
-            off, code = self.fixed_layout[name]
+            else:
+                off, code = self.fixed_layout[name]
             if off < pos:
                 return None
             if off > pos:
@@ -252,6 +257,25 @@ class Evsel:
             fmt.append(f"{raw_off - pos}x" if raw_off > pos else "")
             fmt.append(extra.lstrip("<"))
         return struct.Struct("".join(fmt))
+
+    def lead_reader(self) -> Callable[[bytes, int], tuple]:
+        """For a sample whose leading fields are at fixed offsets: a reader of (record
+        size, tid, time, cpu, RAW size) that raises the sample's fault where they run
+        past the input."""
+        lead = self.fixed_struct(["size", "tid", "time", "cpu", "raw_size"])
+        assert lead is not None
+
+        def read(buf: bytes, pos: int) -> tuple:
+            try:
+                return lead.unpack_from(buf, pos)
+            except struct.error:
+                self.payload_fault(buf, pos)
+        return read
+
+    def payload_fault(self, buf: bytes, pos: int) -> NoReturn:
+        """Raise the StreamError of a sample whose payload runs past its record."""
+        self.parse(buf, pos)  # the parser's words
+        raise record_fault("corrupt sample: its payload runs past its record", buf, pos)
 
     @property
     def attr_struct(self) -> bytes:

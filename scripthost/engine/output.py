@@ -136,16 +136,19 @@ class DefaultPrinter(Consumer):
         fused = self._fused(ev, name) if ips is None else None
         if fused is not None:
             return fused
-        fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"])
+        fast = ev.fixed_struct(["size", "tid", "time", "cpu", "raw_size"])
         div = self._time_div
         if fast is not None and ips is None:
             raw_off = ev.fixed_layout["raw"][0]
             line = self._line_head(name) + "%s\n"
+            lead = ev.lead_reader()
 
             def h(item: tuple) -> None:
                 pos = item[1]
                 buf = item[2]
-                tid, t, cpu, rs = fast.unpack_from(buf, pos)
+                size, tid, t, cpu, rs = lead(buf, pos)
+                if rs > size - raw_off:
+                    ev.payload_fault(buf, pos)
                 c = comms.get(tid)
                 write(line % (c if c is not None else ":%d" % tid, tid, cpu, t // 1000000000,
                               t % 1000000000 // div, render(buf[pos + raw_off:pos + raw_off + rs])))
@@ -277,34 +280,35 @@ class DefaultPrinter(Consumer):
             return None
         comp = pf.compiled
         rfmt, names, over = comp.struct_reads()
-        s = ev.fixed_struct(["tid", "time", "cpu", "raw_size"], extra=rfmt)
+        s = ev.fixed_struct(["size", "tid", "time", "cpu", "raw_size"], extra=rfmt)
         if s is None:
             return None
         raw_off = ev.fixed_layout["raw"][0]
         env = dict(comp.env)
-        env.update(S=s, comms=self.session.comms, write=self.out.write, struct=struct,
-                   _render=pf.render, _failed=pf._failed_render)
+        env.update(S=s, lead=ev.lead_reader(), fault=ev.payload_fault, comms=self.session.comms,
+                   write=self.out.write, struct=struct, _render=pf.render, _failed=pf._failed_render)
         line = self._line_head(name) + comp.pyfmt + "\n"
-        targets = ", ".join(["tid", "t", "cpu", "rs"] + names)
-        src = ["    pos = item[1]", "    buf = item[2]",
-               f"    {targets} = S.unpack_from(buf, pos)"]
+        targets = ", ".join(["size", "tid", "t", "cpu", "rs"] + names)
+        src = ["    pos = item[1]", "    buf = item[2]", "    try:",
+               f"        {targets} = S.unpack_from(buf, pos)",
+               "    except struct.error:",  # the fields run past the input read so far: see below
+               "        size, tid, t, cpu, rs = lead(buf, pos)",
+               f"    if rs > size - {raw_off}:",
+               "        fault(buf, pos)"]
         if comp.uses_raw or over:
             src.append(f"    raw = buf[pos + {raw_off}:pos + {raw_off} + rs]")
-        if over:
-            src.append("    try:")
-            for off, code, var in over:
-                src.append(f"        {var} = struct.unpack_from('<{code}', raw, {off})[0]")
-            src.append("    except struct.error:")
-            src.append("        raw = None")
         src += ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
         frac = f"t % 1000000000 // {self._time_div}"
         vals = ", ".join(["c", "tid", "cpu", "t // 1000000000", frac] + comp.values)
-        # a record whose bytes contradict its format (corrupt input) renders like perf's
-        # unparsable events instead of raising from the fast path
-        src += ["    try:", f"        write({line!r} % ({vals},))",
-                "    except (TypeError, ValueError, OverflowError, IndexError, struct.error):",
-                f"        write({line[:line.index(': ' + comp.pyfmt)]!r} % (c, tid, cpu, t // 1000000000, "
-                f"{frac}) + ': ' + _failed(buf[pos + {raw_off}:pos + {raw_off} + rs]) + '\\n')"]
+        # a payload without the fields its format reads, or whose bytes contradict the
+        # format (corrupt input), renders like perf's unparsable events
+        failed = (f"write({line[:line.index(': ' + comp.pyfmt)]!r} % (c, tid, cpu, t // 1000000000, "
+                  f"{frac}) + ': ' + _failed(buf[pos + {raw_off}:pos + {raw_off} + rs]) + '\\n')")
+        src += [f"    if rs < {comp.need}:", f"        {failed}", "    else:", "        try:",
+                *(f"            {var} = struct.unpack_from('<{code}', raw, {off})[0]" for off, code, var in over),
+                f"            write({line!r} % ({vals},))",
+                "        except (TypeError, ValueError, OverflowError, IndexError, struct.error):",
+                f"            {failed}"]
         return compile_handler(src, env, f"<line {ev.tp_format.full_name}>")
 
     def end(self, session: Session) -> None:

@@ -13,9 +13,10 @@ import re
 import struct
 from typing import Any, Callable, Optional
 
+from scripthost.engine.codegen import struct_reads
 from scripthost.engine.tpformat import EventFormat, Field
 
-__all__ = ["PrintFormat", "ParseError"]
+__all__ = ["PrintFormat", "ParseError", "perf_warning"]
 
 M64 = (1 << 64) - 1
 M32 = (1 << 32) - 1
@@ -554,7 +555,7 @@ class _Renderer:
             "_hex": _hex, "_ptr": _ptr, "_udiv": _udiv, "_umod": _umod, "M64": M64, "M32": M32,
             "_ksym": self._ksym, "_kstr": self._kstr, "_ip4": _ip4, "_ip6": _ip6, "_ip6c": _ip6c,
             "_ipsa": _ipsa,
-            "_dloc": _dloc, "_array": self._array, "_unpack": struct.unpack_from,
+            "_dloc": _dloc, "_star": _star, "_array": self._array, "_unpack": struct.unpack_from,
         }
         self.n = 0
 
@@ -731,40 +732,111 @@ _SPEC = re.compile(r"%(?P<flags>[-+ #0]*)(?P<width>\*|\d+)?(?:\.(?P<prec>\*|\d+)
                    r"(?P<len>hh|h|ll|l|L|z|j|t|q)?(?P<conv>[diouxXcspn%])")
 
 
+#: a width or precision beyond this, or beyond the payload's size where that is larger,
+#: is cut to it: perf prints what the record asks for, and a record (or a byte of its
+#: format) asking for a 2^31-character field has it print gigabytes
+WIDTH_CAP = 64
+
+
+def _star(spec: str, width: Optional[int], prec: Optional[int], value: Any, size: int) -> str:
+    """``value`` under the printf conversion ``spec`` ("%" flags conv) with a width and
+    precision chosen per record (C's rules: a negative width left-justifies, a negative
+    precision is none), each cut to the record's bound."""
+    cap = max(WIDTH_CAP, size)
+    flags = spec[1:-1]
+    mid = ""
+    if width is not None:
+        if width < 0:
+            width = -width
+            flags = flags if "-" in flags else flags + "-"
+        mid = str(min(width, cap))
+    if prec is not None and prec >= 0:
+        mid += "." + str(min(prec, cap))
+    return ("%" + flags + mid + spec[-1]) % (value,)
+
+
+def _match_args(text: str, nargs: int) -> None:
+    """Raise libtraceevent's ParseError where the conversions of ``text`` ask for more than
+    its ``nargs`` arguments, or one asks for both a width and a precision argument (perf
+    6.1 then fails the event: measured, "no argument match" / "argument already matched")."""
+    need = 0
+    for m in _SPEC.finditer(text):
+        if m.group("conv") == "%":
+            continue
+        stars = (m.group("width") == "*") + (m.group("prec") == "*")
+        if stars == 2:
+            raise ParseError("argument already matched")
+        need += 1 + stars
+        if need > nargs:
+            raise ParseError("no argument match")
+
+
+def perf_warning(fmt: EventFormat) -> Optional[str]:
+    """The line perf 6.1 prints on stderr when it reads the event's format, if its print
+    fmt fails in a way whose words we know are perf's; else None."""
+    try:
+        text, args = _Parser(fmt.print_fmt, fmt).top()
+        _match_args(text, len(args))
+    except ParseError as e:
+        msg = str(e)
+        if msg in ("no argument match", "argument already matched") or (
+                msg.startswith("function ") and msg.endswith(" not defined")):
+            return f"  [{fmt.full_name}] {msg}"
+    except (ValueError, RecursionError, IndexError):
+        pass
+    return None
+
+
+def _count(a: str, kind: str) -> str:
+    """A width or precision argument: C's int of a number; what is not a number counts 0
+    (a string-valued argument: perf 6.1 prints the field unpadded)."""
+    if kind == "int":
+        return f"_s({a}, 32)"
+    return "0" if kind in ("str", "bytes") else f"(_s({a}, 32) if type({a}) is int else 0)"
+
+
 def _convert(spec: re.Match, rend: _Renderer, args: list[str], kinds: list[str],
              text: str, pos: int) -> tuple[str, list[str], int]:
     """One printf conversion -> (python spec, the arg expressions it consumes, chars of
-    the format consumed after the match for %p extensions)."""
+    the format consumed after the match for %p extensions); `_match_args` has checked
+    that the arguments are there."""
     flags = spec.group("flags") or ""
     width = spec.group("width") or ""
     prec = spec.group("prec")
+    wexpr = pexpr = "None"
+    if width == "*":
+        wexpr = _count(args.pop(0), kinds.pop(0))
+    elif width:
+        wexpr = str(int(width))
+    if prec == "*":
+        pexpr = _count(args.pop(0), kinds.pop(0))
+    elif prec is not None:
+        pexpr = str(int(prec))
+    a, kind = args.pop(0), kinds.pop(0)
+    static = "*" not in (width, prec) and int(width or 0) <= WIDTH_CAP and int(prec or 0) <= WIDTH_CAP
+    head = "%" + flags.replace("#", "")
+    if static:
+        pyspec, value, extra = _value(spec, rend, flags, head + width + ("" if prec is None else "." + prec),
+                                      a, kind, text, pos)
+        return pyspec, [value], extra
+    pyspec, value, extra = _value(spec, rend, flags, head, a, kind, text, pos)
+    return "%s", [f"_star({pyspec!r}, {wexpr}, {pexpr}, {value}, len(raw))"], extra
+
+
+def _value(spec: re.Match, rend: _Renderer, flags: str, pyspec: str, a: str, kind: str,
+           text: str, pos: int) -> tuple[str, str, int]:
+    """A conversion's value: (python spec, the expression of ``a`` it formats, chars of
+    the format consumed after the match)."""
     length = spec.group("len") or ""
     conv = spec.group("conv")
-    used: list[str] = []
-    pyspec = "%" + flags.replace("#", "")
-    if width == "*":
-        used.append(f"_s({args.pop(0)}, 32)")
-        kinds.pop(0)
-    if width:
-        pyspec += width
-    if prec is not None:
-        if prec == "*":
-            used.append(f"_s({args.pop(0)}, 32)")
-            kinds.pop(0)
-        pyspec += "." + prec
-    if not args:
-        return pyspec + "s", used + ["''"], 0
-    a, kind = args.pop(0), kinds.pop(0)
     wide = length in ("l", "ll", "L", "z", "j", "t", "q")
     bits = 64 if wide else 16 if length == "h" else 8 if length == "hh" else 32
     extra = 0
     read_code = rend.read_codes.get(a)  # a bare field read needs no coercion when it fits
     if conv in "di":
         if read_code is not None and _fits(read_code, bits, True):
-            used.append(a)
-        else:
-            used.append(f"_s({a}, {bits})" if kind == "int" else a)
-        return pyspec + "d", used, 0
+            return pyspec + "d", a, 0
+        return pyspec + "d", f"_s({a}, {bits})" if kind == "int" else a, 0
     if conv in "uxXo":
         mask = hex((1 << bits) - 1)
         if read_code is not None and _fits(read_code, bits, False):
@@ -773,40 +845,31 @@ def _convert(spec: re.Match, rend: _Renderer, args: list[str], kinds: list[str],
             v = f"(({a}) & {mask})" if kind == "int" else a
         if "#" in flags and conv in "xXo":
             alt = {"x": "0x", "X": "0X", "o": "0"}[conv]
-            used.append(f"(({alt!r} + format({v}, {conv!r})) if {v} else '0')")
-            return pyspec + "s", used, 0
-        used.append(v)
-        return pyspec + ("d" if conv == "u" else conv), used, 0
+            return pyspec + "s", f"(({alt!r} + format({v}, {conv!r})) if {v} else '0')", 0
+        return pyspec + ("d" if conv == "u" else conv), v, 0
     if conv == "c":
-        used.append(f"chr(({a}) & 0xff)" if kind == "int" else a)
-        return pyspec + "s", used, 0
+        return pyspec + "s", f"chr(({a}) & 0xff)" if kind == "int" else a, 0
     if conv == "s":
         if read_code in ("q", "Q"):
             # a pointer-sized field: the kernel string it points to, from the recording's
             # printk formats, else the address in hex (libtraceevent's choice)
-            used.append(f"_kstr({a})")
-            return pyspec + "s", used, 0
-        used.append(a if kind == "str" else f"str({a})")
-        return pyspec + "s", used, 0
+            return pyspec + "s", f"_kstr({a})", 0
+        return pyspec + "s", a if kind == "str" else f"str({a})", 0
     if conv == "p":
         ext = re.match(r"[SsFfBR]|[iI][46]c?|[iI]Sp?c?|[mM]R?|U[bBlL]?|[a-z]+", text[pos:])
         e = ext.group(0) if ext else ""
         if e[:1] in ("S", "s", "F", "f", "B"):
             extra = 1
-            used.append(f"_ksym({a}, {e[:1] in ('S', 'F', 'B')})")
-            return pyspec + "s", used, extra
+            return pyspec + "s", f"_ksym({a}, {e[:1] in ('S', 'F', 'B')})", extra
         if e == "i6c" or e.startswith("iS"):
             e = e[:2]  # 'c' and 'p' are I6's and IS's alone: after 'i' they print as text
         if e[:1] in ("i", "I", "M", "m", "U"):
             extra = len(e)
-            used.append(_fmt_p_ext(e, a, kind))
-            return pyspec + "s", used, extra
+            return pyspec + "s", _fmt_p_ext(e, a, kind), extra
         if e:
             extra = len(e)
-        used.append(f"_ptr({a})" if kind == "int" else "'(nil)'")
-        return pyspec + "s", used, extra
-    used.append(a)
-    return pyspec + "s", used, 0
+        return pyspec + "s", f"_ptr({a})" if kind == "int" else "'(nil)'", extra
+    return pyspec + "s", a, 0
 
 
 _CODE_RANGE = {"b": (8, True), "h": (16, True), "i": (32, True), "q": (64, True),
@@ -858,17 +921,12 @@ class _Compiled:
 
     def struct_reads(self) -> tuple[str, list[str], list[tuple[int, str, str]]]:
         """(struct format from raw offset 0, variable names in order, overlapping reads)."""
-        fmt, names, over, at = "<", [], [], 0
-        for (off, code), name in sorted(self._reads.items()):
-            if off < at:
-                over.append((off, code, name))
-                continue
-            if off > at:
-                fmt += f"{off - at}x"
-            fmt += code
-            at = off + struct.calcsize("<" + code)
-            names.append(name)
-        return fmt, names, over
+        return struct_reads((off, code, name) for (off, code), name in self._reads.items())
+
+    @property
+    def need(self) -> int:
+        """Bytes of payload the reads need."""
+        return max((off + struct.calcsize("<" + code) for off, code in self._reads), default=0)
 
 
 class PrintFormat:
@@ -930,6 +988,7 @@ class PrintFormat:
             srcs.append(s)
             kinds.append(k)
         text = self.format
+        _match_args(text, len(srcs))
         out: list[str] = []
         values: list[str] = []
         pos = 0
@@ -1060,9 +1119,13 @@ def _field_text(f: Field, raw: bytes) -> str:
             return "ARRAY[" + ", ".join("%02x" % c for c in raw[f.offset:f.offset + f.size]) + "]"
         if f.size not in (1, 2, 4, 8):
             return "0"
+        if f.offset + f.size > len(raw):
+            return ""  # past the payload (corrupt input): nothing to show
         v = int.from_bytes(raw[f.offset:f.offset + f.size], "little", signed=f.signed)
-        if f.is_long or f.is_pointer:
-            return "0x%x" % (v & M64)
+        # perf 6.1 (measured): a pointer, an unsigned long and a 4-byte signed long in hex,
+        # every other number in decimal (an 8-byte signed long too)
+        if f.is_pointer or (f.is_long and (not f.signed or f.size == 4)):
+            return "0x%x" % (v & (M32 if f.size == 4 and f.signed else M64))
         return str(v)
     except struct.error:
         return ""

@@ -215,7 +215,13 @@ class Session:
 
     def _set_tracing(self, blob: bytes, declared: Optional[int], offset: int) -> None:
         from scripthost.engine.tracedata import parse_tracing_data
+        from scripthost.engine.printfmt import perf_warning
         self.tracing = parse_tracing_data(blob, declared, offset)
+        # what perf says of the formats it cannot use, as it reads them (before any event)
+        warnings = [w for w in map(perf_warning, self.tracing.formats.values()) if w is not None]
+        if warnings:
+            sys.stderr.write("libtraceevent: No such file or directory\n" + "".join(w + "\n" for w in warnings))
+            sys.stderr.flush()
         for ev in self.evsels:
             if ev.is_tracepoint:
                 ev.tp_format = self.tracing.formats.get(ev.config)

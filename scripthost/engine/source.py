@@ -15,11 +15,34 @@ from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Union
 
 from scripthost.errors import ScripthostError, StreamError
 
-__all__ = ["Input", "ChunkSource", "open_input"]
+__all__ = ["Input", "ChunkSource", "open_input", "offset_of", "record_fault"]
 
 CHUNK = 1 << 20
 #: no record, section or blob of a sane recording comes near this
 MAX_RECORD = 1 << 36
+
+#: id -> (input offset, length) of the buffers ChunkSources made lately: a queued event
+#: holds its buffer and its position there, and a fault found in it names its offset
+_BUFFERS: dict[int, tuple[int, int]] = {}
+_BUFFERS_KEPT = 4096
+
+
+def _register(buf: bytes, offset: int) -> None:
+    _BUFFERS.pop(id(buf), None)
+    _BUFFERS[id(buf)] = (offset, len(buf))
+    if len(_BUFFERS) > _BUFFERS_KEPT:
+        del _BUFFERS[next(iter(_BUFFERS))]
+
+
+def offset_of(buf: bytes, pos: int) -> Optional[int]:
+    """The input offset of ``buf[pos]``, for a buffer of the input's; None if unknown."""
+    at = _BUFFERS.get(id(buf))
+    return at[0] + pos if at is not None and at[1] == len(buf) and 0 <= pos < at[1] else None
+
+
+def record_fault(message: str, buf: bytes, pos: int) -> StreamError:
+    """The StreamError of a corrupt record at ``buf[pos]``, at its offset."""
+    return StreamError(message, offset_of(buf, pos))
 
 Input = Union[str, "os.PathLike[str]", BinaryIO, bytes, bytearray, Iterable[bytes]]
 
@@ -124,6 +147,7 @@ class ChunkSource:
             have += len(data)
         self.buf = parts[0] if len(parts) == 1 else b"".join(parts)
         self.pos = 0
+        _register(self.buf, self.offset)
         if self.on_chunk is not None:
             self.on_chunk(self.buf, self.offset)
         return have >= need

@@ -14,7 +14,7 @@ from typing import Optional
 
 from scripthost.errors import StreamError
 
-__all__ = ["Field", "EventFormat", "parse_format"]
+__all__ = ["Field", "EventFormat", "parse_format", "payload_need"]
 
 _FIELD_RE = re.compile(
     r"^\s*field:(?P<decl>[^;]*);\s*offset:(?P<off>\d+);\s*size:(?P<size>\d+);(?:\s*signed:(?P<signed>-?\d+);)?")
@@ -66,6 +66,19 @@ class EventFormat:
             if f.name == name:
                 return f
         return None
+
+
+def payload_need(fields: list[Field]) -> int:
+    """The bytes of payload a record needs for ``fields`` to lie in it, as a script gets
+    them: the common fields' 8, a fixed field whole, a dynamic one's 4-byte locator (its
+    data is cut at the payload's end), nothing for a field of an odd size (it reads 0)."""
+    need = 8
+    for f in fields:
+        if f.is_dynamic or f.is_relative:
+            need = max(need, f.offset + 4)
+        elif f.is_array or f.size in (1, 2, 4, 8):
+            need = max(need, f.offset + f.size)
+    return need
 
 
 def _parse_field(line: str) -> Optional[Field]:

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from scripthost.engine.attrs import Evsel
-from scripthost.engine.codegen import compile_handler
+from scripthost.engine.codegen import compile_handler, struct_reads, tracepoint_decoder
 from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
+from scripthost.engine.tpformat import payload_need
 from scripthost.errors import ScripthostError, StreamError
 from scripthost.langs.base import Runtime, ScriptError
 from scripthost.langs.batches import Batch, ChunkSlots
@@ -432,35 +433,13 @@ class LuaRuntime(Runtime):
                 exprs.append(f"({var} if -BIG < {var} < BIG else num({var}))" if f.size == 8 else var)
             else:
                 exprs.append("0")
-        reads.sort()
-        sfmt, at, names = "<", 0, []
-        for off, code, var in reads:
-            if off < at:
-                exprs = [e.replace(var, f"struct.unpack_from('<{code}', raw, {off})[0]") for e in exprs]
-                continue
-            sfmt += (f"{off - at}x" if off > at else "") + code
-            at = off + struct.calcsize("<" + code)
-            names.append(var)
-        fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"], extra=sfmt)
-        env = {"fn": fn, "NAME": name.encode(), "comms": self.session.comms, "num": self._num,
-               "struct": struct, "parse": ev.parse, "StreamError": StreamError, "lua": self.lua,
-               "LuaError": self._lua_error, "rt": self, "CTX": self._ctx,
-               "BIG": _BIG, "ENC": self._encoded}
-        targets = ["tid", "t", "cpu", "rs"] + names
-        if fast is not None:
-            raw_off = ev.fixed_layout["raw"][0]
-            env["S"] = fast
-            decode = ["    pos = item[1]", "    buf = item[2]", "    try:",
-                      f"        {', '.join(targets)} = S.unpack_from(buf, pos)"]
-            if any("raw" in e for e in exprs):
-                decode.append(f"        raw = buf[pos + {raw_off}:pos + {raw_off} + rs]")
-        else:
-            env["S"] = struct.Struct(sfmt)
-            decode = ["    try:", "        smp = parse(item[2], item[1])", "        raw = smp[6]",
-                      "        t, cpu, tid = smp[0], smp[1], smp[3]",
-                      f"        {', '.join(names)}{',' if len(names) == 1 else ''} = S.unpack_from(raw, 0)"]
-        decode += ["    except struct.error:", f"        raise StreamError({_CORRUPT + ' for ' + ev.tp_format.full_name!r}) from None",
-                   "    c = comms.get(tid)",
+        sfmt, names, over = struct_reads(reads)
+        decode, env = tracepoint_decoder(ev, sfmt, names, over, any("raw" in e for e in exprs),
+                                         payload_need(fields), f"{_CORRUPT} for {ev.tp_format.full_name}: ")
+        env.update({"fn": fn, "NAME": name.encode(), "comms": self.session.comms, "num": self._num,
+                    "lua": self.lua, "LuaError": self._lua_error, "rt": self, "CTX": self._ctx,
+                    "BIG": _BIG, "ENC": self._encoded})
+        decode += ["    c = comms.get(tid)",
                    "    if c is None:",
                    "        c = ':%d' % tid",
                    "    cb = ENC.get(c)",

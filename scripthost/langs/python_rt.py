@@ -21,10 +21,12 @@ from typing import Any, Callable, Optional
 
 from scripthost.engine import _core
 from scripthost.engine.attrs import Evsel, S_RAW
-from scripthost.engine.codegen import compile_handler
+from scripthost.engine.codegen import compile_handler, struct_reads, tracepoint_decoder
+from scripthost.engine.source import record_fault
+from scripthost.engine.tpformat import payload_need
 from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
-from scripthost.errors import ScripthostError, StreamError
+from scripthost.errors import ScripthostError
 from scripthost.langs.base import Runtime, ScriptError, exec_path
 from scripthost.langs.sample_dict import SampleDicts, frames
 # at import time: the finder below may first run inside a script's `import subprocess`,
@@ -129,13 +131,13 @@ def field_kinds(fields: list) -> list[tuple[int, int, int, int]]:
 _STRUCT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 
-def field_value_plan(fields: list) -> tuple[str, list[str], list[str], dict[str, Any]]:
+def field_value_plan(fields: list) -> tuple[str, list[str], list[tuple[int, str, str]], list[str], dict[str, Any]]:
     """The same conversions (`field_kinds`) as Python source, for handlers the native
     core does not call itself.
 
-    Returns (struct format, unpack target names, one expression per field,
-    names the expressions need).  The struct starts at raw offset 0 and also
-    reads ``common_pid`` into ``_cpid``.
+    Returns (struct format, unpack target names, the (offset, code, name) reads that
+    overlap an earlier one, one expression per field, names the expressions need).  The struct starts at raw offset 0 and also reads
+    ``common_pid`` into ``_cpid``.
     """
     env: dict[str, Any] = {"_dyn_bytes": _dyn_bytes, "bytearray": bytearray}
     reads: list[tuple[int, str, str]] = [(4, "i", "_cpid")]  # common_pid
@@ -161,21 +163,9 @@ def field_value_plan(fields: list) -> tuple[str, list[str], list[str], dict[str,
         else:
             reads.append((off, "q" if kind == _core.FIELD_INT64 else _STRUCT_CODES[size], var))
             exprs.append(var)
-    reads.sort()
-    fmt = ["<"]
-    pos = 0
-    names = []
-    for off, code, var in reads:
-        if off < pos:  # overlapping field: read it separately
-            exprs = [e.replace(var, f"struct.unpack_from('<{code}', raw, {off})[0]") for e in exprs]
-            continue
-        if off > pos:
-            fmt.append(f"{off - pos}x")
-        fmt.append(code)
-        pos = off + struct.calcsize("<" + code)
-        names.append(var)
+    fmt, names, over = struct_reads(reads)
     env["struct"] = struct
-    return "".join(fmt), names, exprs, env
+    return fmt, names, over, exprs, env
 
 
 class _Context:
@@ -343,7 +333,7 @@ class PythonRuntime(Runtime):
             return None  # no handler by name, or one that takes perf_sample_dict
         self._walk_defines(fmt)
         os.environ["SCRIPTHOST_ARCH"] = self.session.arch
-        return (fn, event_name, self.ctx, self.session.comms, StreamError, lay["tid"][0], lay["time"][0],
+        return (fn, event_name, self.ctx, self.session.comms, record_fault, lay["tid"][0], lay["time"][0],
                 lay["cpu"][0], lay["raw_size"][0], field_kinds(fmt.fields))
 
     def _walk_defines(self, fmt: Any) -> None:
@@ -365,30 +355,16 @@ class PythonRuntime(Runtime):
 
     def _decoder_source(self, ev: Evsel) -> tuple[list[str], list[str], dict[str, Any]]:
         """Source lines that bind cpu, t, c (comm), _cpid and the field variables
-        for one queue item, and the field expressions, for an evsel."""
+        for one queue item, and the field expressions, for an evsel.  A payload that runs
+        past its record, or that lacks a field, is the core's fault (the C plan's words)."""
         fields = ev.tp_format.fields
-        sfmt, names, exprs, env = field_value_plan(fields)
-        env.update(comms=self.session.comms, StreamError=StreamError, parse=ev.parse,
-                   EVNAME=ev.tp_format.full_name, struct=struct)
-        fast = ev.fixed_struct(["tid", "time", "cpu", "raw_size"], extra=sfmt)
-        uses_raw = any("raw" in e for e in exprs)
-        if fast is not None:
-            raw_off = ev.fixed_layout["raw"][0]
-            env["S"] = fast
-            targets = ", ".join(["tid", "t", "cpu", "rs"] + names)
-            lines = ["    pos = item[1]", "    buf = item[2]", "    try:",
-                     f"        {targets} = S.unpack_from(buf, pos)"]
-            if uses_raw:
-                lines.append(f"        raw = buf[pos + {raw_off}:pos + {raw_off} + rs]")
-        else:
-            env["S"] = struct.Struct(sfmt)
-            targets = ", ".join(names) + ("," if len(names) == 1 else "")
-            lines = ["    try:", "        smp = parse(item[2], item[1])",
-                     "        t = smp[0]", "        cpu = smp[1]", "        tid = smp[3]", "        raw = smp[6]",
-                     f"        {targets} = S.unpack_from(raw, 0)"]
-        lines += ["    except struct.error:",
-                  "        raise StreamError('corrupt tracepoint data for ' + EVNAME) from None",
-                  "    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
+        sfmt, names, over, exprs, env = field_value_plan(fields)
+        # in the native core's words (`plan`)
+        lines, decode_env = tracepoint_decoder(
+            ev, sfmt, names, over, any("raw" in e for e in exprs), payload_need(fields),
+            f"corrupt tracepoint data for {ev.tp_format.system}__{ev.tp_format.name}: ")
+        env.update(decode_env, comms=self.session.comms)
+        lines += ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
         if self._uses_script_context:
             lines.append("    ctxobj.sample = item")
         return lines, exprs, env

@@ -105,23 +105,27 @@ static PyObject *array_value(FieldPlan *f, const unsigned char *raw, size_t off,
     return PyByteArray_FromStringAndSize((const char *)raw + off, (Py_ssize_t)n);
 }
 
-static PyObject *fault(HandlerPlan *p, const char *what)
+/* the plan's error for the sample at chunk[pos], which names its offset */
+static PyObject *fault(HandlerPlan *p, const char *what, PyObject *chunk, size_t pos)
 {
-    PyObject *msg = PyUnicode_FromFormat("corrupt tracepoint data for %U: %s", p->name, what);
-    if (msg) {
-        PyErr_SetObject(p->error, msg);
-        Py_DECREF(msg);
+    PyObject *exc = PyObject_CallFunction(p->error, "(NOn)",
+                                          PyUnicode_FromFormat("corrupt tracepoint data for %U: %s", p->name, what),
+                                          chunk, (Py_ssize_t)pos);
+    if (exc) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
     }
     return NULL;
 }
 
-static PyObject *field_value(HandlerPlan *p, FieldPlan *f, const unsigned char *raw, size_t rsize)
+static PyObject *field_value(HandlerPlan *p, FieldPlan *f, const unsigned char *raw, size_t rsize,
+                             PyObject *chunk, size_t pos)
 {
     size_t end = (size_t)f->offset + (f->kind == FIELD_UINT || f->kind == FIELD_INT64 ? f->size
                   : f->kind == FIELD_STR || f->kind == FIELD_BYTES ? f->size
                   : f->kind == FIELD_ZERO ? 0 : 4);
     if (end > rsize)
-        return fault(p, "a field runs past the payload");
+        return fault(p, "a field runs past the payload", chunk, pos);
     switch (f->kind) {
     case FIELD_UINT:
         return PyLong_FromUnsignedLongLong(rdn(raw + f->offset, f->size));
@@ -147,22 +151,22 @@ static PyObject *field_value(HandlerPlan *p, FieldPlan *f, const unsigned char *
     }
 }
 
-int plan_call(HandlerPlan *p, const unsigned char *buf, size_t pos, uint64_t time)
+int plan_call(HandlerPlan *p, PyObject *chunk, size_t pos, uint64_t time)
 {
-    const unsigned char *r = buf + pos;
+    const unsigned char *r = (const unsigned char *)PyBytes_AS_STRING(chunk) + pos;
     size_t size = (size_t)rdn(r + 6, 2);
     if ((size_t)p->raw_size_off + 4 > size) {
-        fault(p, "the sample ends before its payload");
+        fault(p, "the sample ends before its payload", chunk, pos);
         return -1;
     }
     size_t rsize = (size_t)rdn(r + p->raw_size_off, 4);
     const unsigned char *raw = r + p->raw_size_off + 4;
     if (rsize > size - p->raw_size_off - 4) {
-        fault(p, "the payload runs past its sample");
+        fault(p, "the payload runs past its sample", chunk, pos);
         return -1;
     }
     if (rsize < 8) {
-        fault(p, "the payload is shorter than its common fields");
+        fault(p, "the payload is shorter than its common fields", chunk, pos);
         return -1;
     }
     Py_ssize_t nargs = FIXED_ARGS + p->nfields;
@@ -192,7 +196,7 @@ int plan_call(HandlerPlan *p, const unsigned char *buf, size_t pos, uint64_t tim
         if (!args[i])
             goto out;
     for (Py_ssize_t i = 0; i < p->nfields; i++) {
-        PyObject *v = field_value(p, &p->fields[i], raw, rsize);
+        PyObject *v = field_value(p, &p->fields[i], raw, rsize, chunk, pos);
         if (!v)
             goto out;
         args[made++] = v;

@@ -26,7 +26,8 @@ typedef struct {
 } FieldPlan;
 
 typedef struct {
-    PyObject *fn, *name, *context, *comms, *error;
+    PyObject *fn, *name, *context, *comms;
+    PyObject *error;    /* error(message, chunk, pos): the exception of a corrupt sample */
     uint32_t tid_off, time_off, cpu_off, raw_size_off;
     Py_ssize_t nfields;
     FieldPlan fields[];
@@ -35,7 +36,7 @@ typedef struct {
 /* a plan from its Python description (see module.c's set_plan), or NULL with an exception */
 HandlerPlan *plan_new(PyObject *spec);
 void plan_free(HandlerPlan *p);
-/* call the plan's handler for the sample at buf[pos:pos+size]; -1 with an exception */
-int plan_call(HandlerPlan *p, const unsigned char *buf, size_t pos, uint64_t time);
+/* call the plan's handler for the sample at chunk[pos:pos+size]; -1 with an exception */
+int plan_call(HandlerPlan *p, PyObject *chunk, size_t pos, uint64_t time);
 
 #endif

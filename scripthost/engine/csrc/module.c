@@ -370,7 +370,7 @@ static int hand_on(Framer *self, PyObject *deliver, size_t n)
         } else {
             rc = flush_outs(self);
             if (rc == 0)
-                rc = plan_call(route->plan, (const unsigned char *)PyBytes_AS_STRING(e->obj), e->pos, e->time);
+                rc = plan_call(route->plan, e->obj, e->pos, e->time);
         }
         Py_DECREF(e->obj);
         seg = w = i + 1;
@@ -424,9 +424,10 @@ PyDoc_STRVAR(set_planner_doc,
 "a sample whose RAW data runs past it); (\"line\", line format, comms, fallback,\n"
 "evsel, tid/time/cpu/RAW size offsets, time divisor, reads), the default output's\n"
 "line formatted here and gathered for write (lines.h); \"drop\", nothing; or a plan of a handler\n"
-"the core calls itself: (fn, event name, context, comms, error class, tid offset,\n"
+"the core calls itself: (fn, event name, context, comms, error, tid offset,\n"
 "time offset, cpu offset, RAW size offset, fields), each field (kind, offset,\n"
-"size, base) with kind one of the FIELD_* constants.  planner None: items for all.");
+"size, base) with kind one of the FIELD_* constants, error(message, chunk, pos)\n"
+"the exception of a corrupt sample at chunk[pos].  planner None: items for all.");
 
 static PyObject *Framer_set_planner(Framer *self, PyObject *args, PyObject *kw)
 {
