@@ -24,7 +24,7 @@ SYSCALL_NAMES = {"getppid": ("getppid", "110"), "read": ("read", "0"), "openat":
 
 def _sh(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "scripthost", *args], capture_output=True,
-                          timeout=timeout, text=True)
+                          timeout=timeout, text=True, errors="surrogateescape")
 
 
 def _sections(text: str) -> dict[int, list[str]]:
@@ -97,7 +97,7 @@ def _perf_fds_of(pids: list[int]) -> int:
 
 def test_ctrl_c_prints_summary_and_leaves_nothing_behind() -> None:
     p = subprocess.Popen([sys.executable, "-m", "scripthost", "trace", "syscall-counts-by-pid"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="surrogateescape")
     time.sleep(3)
     kids = _children(p.pid)
     assert kids, "the record half should be running"
@@ -121,7 +121,7 @@ def test_no_permission_names_the_fix() -> None:
         pytest.skip(f"perf_event_paranoid is {paranoid}: unprivileged tracing is allowed here")
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
                         "-m", "scripthost", "record", "-e", "raw_syscalls:sys_enter", "-a", "-o", "/dev/null"],
-                       capture_output=True, text=True, timeout=60, cwd="/",
+                       capture_output=True, text=True, errors="surrogateescape", timeout=60, cwd="/",
                        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
     assert r.returncode != 0
     assert "perf_event_paranoid" in r.stderr and "Traceback" not in r.stderr, r.stderr
@@ -164,7 +164,8 @@ def test_no_fallback_this_kernel_has_names_the_first(tmp_path: Path) -> None:
 
 
 def _no_perf_event(pattern: str) -> bool:
-    return pattern not in subprocess.run(["perf", "list"], capture_output=True, text=True).stdout
+    return pattern not in subprocess.run(["perf", "list"], capture_output=True, text=True,
+                                         errors="surrogateescape").stdout
 
 
 @needs_perf_scripts
@@ -173,7 +174,7 @@ def _no_perf_event(pattern: str) -> bool:
                     reason="this machine has a retired-loads event: mem-phys-addr can record")
 def test_mem_phys_addr_says_in_one_line_what_perfs_script_says() -> None:
     said = subprocess.run(["/bin/sh", str(PERF_BIN / "mem-phys-addr-record")], capture_output=True,
-                          text=True).stdout.strip()  # perf's script, stopping before perf record
+                          text=True, errors="surrogateescape").stdout.strip()  # perf's script, stopping before perf record
     r = _sh("trace", "mem-phys-addr", "--", "sleep", "2")
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr == f"scripthost: mem-phys-addr cannot run here: {said}\n"
@@ -198,7 +199,7 @@ def test_live_run_whose_record_half_fails_says_why_once() -> None:
 def _pipeline(cmd: str) -> subprocess.CompletedProcess:
     me = f"{sys.executable} -m scripthost"
     return subprocess.run(["bash", "-c", cmd.replace("SH", me) + '; echo "${PIPESTATUS[*]}"'],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, errors="surrogateescape", timeout=120)
 
 
 @pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")

@@ -252,7 +252,7 @@ def test_cpu_list_with_a_command_records_the_whole_cpu(clean: str, tmp_path: Pat
         busy.kill()
         busy.wait()
     lines = subprocess.run(["perf", "script", "-i", str(out), "-F", "comm,cpu,event,trace"],
-                           capture_output=True, text=True).stdout.splitlines()
+                           capture_output=True, text=True, errors="surrogateescape").stdout.splitlines()
     assert lines and all("[000]" in line for line in lines)
     comms = {line.split()[0] for line in lines}
     assert {"wl", "true"} <= comms  # the command's and another process's, all of CPU 0
@@ -273,7 +273,7 @@ def test_pid_follows_children_tid_does_not(clean: str, tmp_path: Path, static_wo
     target.wait()
     assert r.returncode == 0, r.stderr
     lines = subprocess.run(["perf", "script", "-i", str(out), "-F", "comm,tid,trace"],
-                           capture_output=True, text=True).stdout.splitlines()
+                           capture_output=True, text=True, errors="surrogateescape").stdout.splitlines()
     assert sum(1 for line in lines if line.split()[0] == "wl" and "NR 110 " in line) == wl_getppid
     assert any(line.split()[:2] == ["sh", str(target.pid)] for line in lines)
 
@@ -287,12 +287,12 @@ def test_no_event_samples_like_perf(clean: str, tmp_path: Path) -> None:
     r = _run(clean, "record", "-o", str(out), "--", *BUSY)
     assert r.returncode == 0, r.stderr
     ours = subprocess.run(["perf", "script", "-i", str(out), "-F", "comm,event"], capture_output=True,
-                          text=True).stdout.split()
+                          text=True, errors="surrogateescape").stdout.split()
     theirs = subprocess.run(["perf", "record", "-q", "-o", str(tmp_path / "p.data"), "--", *BUSY],
                             capture_output=True)
     assert theirs.returncode == 0
     perf_event = subprocess.run(["perf", "script", "-i", str(tmp_path / "p.data"), "-F", "event"],
-                                capture_output=True, text=True).stdout.split()[0]
+                                capture_output=True, text=True, errors="surrogateescape").stdout.split()[0]
     # perf names its default event with the precise modifier it asked for (cycles:P, or
     # cpu-clock:ppp after the fallback); the event itself is the same
     assert ours[1].rstrip(":") == perf_event.split(":")[0] and ours[0] == "sh"
@@ -309,10 +309,10 @@ def test_unprivileged_user_records_cpu_clock() -> None:
     env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(Path(__file__).parent.parent))}
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
                         "scripthost", "record", "-e", "cpu-clock", "-o", str(out), "--", *BUSY],
-                       capture_output=True, text=True, timeout=120, cwd="/", env=env)
+                       capture_output=True, text=True, errors="surrogateescape", timeout=120, cwd="/", env=env)
     assert r.returncode == 0, r.stderr
     lines = subprocess.run(["perf", "script", "-f", "-i", str(out), "-F", "comm,event,ip"], capture_output=True,
-                           text=True).stdout.splitlines()
+                           text=True, errors="surrogateescape").stdout.splitlines()
     assert lines and all(line.split()[:2] == ["sh", "cpu-clock:u:"] for line in lines)
     assert all(int(line.split()[2], 16) < 1 << 47 for line in lines)  # user space only
     shutil.rmtree(shared)
@@ -331,7 +331,8 @@ def test_flamegraph_live_with_its_own_options(clean: str, tmp_path: Path) -> Non
 
 def _listed() -> list[tuple[str, list[str]]]:
     """(name as `-l` prints it, a word for each <required> argument) for every script."""
-    r = subprocess.run(scripthost_argv("trace", "-l"), capture_output=True, text=True, timeout=60)
+    r = subprocess.run(scripthost_argv("trace", "-l"), capture_output=True, text=True, errors="surrogateescape",
+                       timeout=60)
     out = []
     for line in r.stdout.splitlines()[1:]:
         head = line.split(" [", 1)[0].split()
@@ -345,7 +346,8 @@ def test_every_listed_script_runs_live_or_says_why(clean: str, tmp_path: Path, n
     """What `-l` prints works as printed: live over a 2 s command, a script prints (or
     writes) its output, or says in one line why it cannot run on this machine."""
     r = subprocess.run(scripthost_argv("trace", name, *required, "--", "sleep", "2"), capture_output=True,
-                       text=True, env=token_env(clean), timeout=120, cwd=tmp_path, stdin=subprocess.DEVNULL)
+                       text=True, errors="surrogateescape", env=token_env(clean), timeout=120, cwd=tmp_path,
+                       stdin=subprocess.DEVNULL)
     err = r.stderr
     assert "Traceback" not in err, err
     if r.returncode == 0:
