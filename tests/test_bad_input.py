@@ -264,3 +264,51 @@ def test_unknown_sample_type_bits_are_ignored_as_perf(seed: bytes, tmp_path: Pat
         theirs, ours = perf("script", "-i", path, *args), scripthost("trace", "-i", path, *args, timeout=60)
         assert ours.returncode == 0 and ours.stderr == b"", ours.stderr
         assert ours.stdout == theirs.stdout and len(ours.stdout) > 1000
+
+
+# -- 5. sizes that claim more than the input holds -------------------------------------------
+
+def _limited(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """scripthost with 1.5 GiB of address space: a 4 GiB allocation fails (MemoryError)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29))
+    return subprocess.run([sys.executable, "-m", "scripthost", *args], input=stdin, capture_output=True,
+                          preexec_fn=limit, timeout=60)
+
+
+def _u64(data: bytes, at: int) -> int:
+    return int.from_bytes(data[at:at + 8], "little")
+
+
+def _set_u64(data: bytes, at: int, value: int) -> bytes:
+    return data[:at] + value.to_bytes(8, "little") + data[at + 8:]
+
+
+def test_section_sizes_past_the_file_are_checked_before_reading(tmp_path: Path) -> None:
+    """A feature section, an attr's id list or the attrs section said to hold 4 GiB (or
+    more): one line naming the section and its offset, from a file or through a pipe,
+    without allocating it (it was MemoryError under a 1.5 GiB address space)."""
+    attr_size, attrs_at = _u64(FILE, 16), _u64(FILE, 24)
+    features = _u64(FILE, 40) + _u64(FILE, 48)  # the feature index follows the data section
+    cases = [(_set_u64(FILE, features + 8, 1 << 32), "feature section 1 of 4294967296 bytes", _u64(FILE, features)),
+             (_set_u64(FILE, attrs_at + attr_size - 8, 1 << 32), "attr id list of 4294967296 bytes",
+              _u64(FILE, attrs_at + attr_size - 16)),
+             (_set_u64(FILE, 32, attr_size << 32), f"attrs section of {attr_size << 32} bytes", attrs_at)]
+    for data, words, at in cases:
+        path = _write(tmp_path, data)
+        for r in (_limited("trace", "-i", path), _limited("trace", "-i", "-", stdin=data)):
+            last = _one_line_error(r, f"corrupt perf.data: {words} runs past the end of the {len(FILE)}-byte file")
+            assert last.endswith(f" at offset {at:#x}") and r.returncode == 2
+
+
+def test_a_tracing_data_size_past_the_stream_is_read_as_it_comes(tmp_path: Path) -> None:
+    """A pipe's HEADER_TRACING_DATA saying 4 GiB: read in pieces as the stream holds them,
+    then one line (it was MemoryError under a 1.5 GiB address space)."""
+    pos = 16
+    while int.from_bytes(PIPE[pos:pos + 4], "little") != 66:
+        pos += int.from_bytes(PIPE[pos + 6:pos + 8], "little")
+    data = PIPE[:pos + 8] + (0xFFFFFFF0).to_bytes(4, "little") + PIPE[pos + 12:]
+    for r in (_limited("trace", "-i", "-", stdin=data), _limited("trace", "-i", _write(tmp_path, data))):
+        _one_line_error(r, "truncated input: tracing data cut short at offset")
