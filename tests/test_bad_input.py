@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, needs_perf, perf, scripthost
+from conftest import DATA, can_record, needs_perf, perf, scripthost
 
 ENGINE = DATA / "engine"
 FILE = (ENGINE / "small.data").read_bytes()
@@ -312,3 +312,47 @@ def test_a_tracing_data_size_past_the_stream_is_read_as_it_comes(tmp_path: Path)
     data = PIPE[:pos + 8] + (0xFFFFFFF0).to_bytes(4, "little") + PIPE[pos + 12:]
     for r in (_limited("trace", "-i", "-", stdin=data), _limited("trace", "-i", _write(tmp_path, data))):
         _one_line_error(r, "truncated input: tracing data cut short at offset")
+
+
+# -- 6. a perf.data whose header never got its data size (perf record killed) ----------------
+
+def _killed_recording(tmp_path: Path) -> Path:
+    """`perf record` killed with SIGKILL while recording: its header keeps data size 0."""
+    out = tmp_path / "killed.data"
+    rec = subprocess.Popen(["perf", "record", "-q", "-e", "sched:sched_switch", "-a", "-o", str(out), "--",
+                            "sleep", "5"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while (not out.exists() or out.stat().st_size < 1 << 16) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    rec.kill()
+    rec.wait()
+    assert _u64(out.read_bytes(), 48) == 0
+    return out
+
+
+@can_record
+def test_a_killed_recording_is_refused_as_perf(tmp_path: Path) -> None:
+    """perf 6.1 warns in two lines naming the file as given, says "incompatible file format"
+    and exits 255; we say the same, the last line ours (it was read as "unknown tracepoint"
+    lines and exit 0)."""
+    killed = _killed_recording(tmp_path)
+    for given in (str(killed), "killed.data"):
+        theirs = perf("script", "-i", given, cwd=str(tmp_path))
+        ours = scripthost("trace", "-i", given, cwd=str(tmp_path), timeout=60)
+        assert ours.returncode == theirs.returncode == 255 and ours.stdout == theirs.stdout == b""
+        warning = (f"WARNING: The {given} file's data size field is 0 which is unexpected.\n"
+                   "Was the 'perf record' command properly terminated?\n").encode()
+        assert theirs.stderr.startswith(warning) and ours.stderr.startswith(warning)
+        assert ours.stderr[len(warning):] == (b"scripthost: incompatible file format: the header's data size is 0 "
+                                              b"(was `perf record` killed before it finished?) at offset 0x30\n")
+    piped = scripthost("trace", "-i", "-", input=killed.read_bytes(), timeout=60)
+    assert piped.returncode == 255 and piped.stderr.startswith(b"scripthost: incompatible file format")
+
+
+@needs_perf
+def test_a_zero_data_size_is_refused_as_perf(tmp_path: Path) -> None:
+    """The same header field zeroed in a finished recording: the same refusal, both."""
+    path = _write(tmp_path, _set_u64(FILE, 48, 0))
+    theirs, ours = perf("script", "-i", path), scripthost("trace", "-i", path, timeout=60)
+    assert ours.returncode == theirs.returncode == 255
+    assert b"data size field is 0" in ours.stderr and theirs.stderr.split(b"\n")[:2] == ours.stderr.split(b"\n")[:2]

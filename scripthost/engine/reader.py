@@ -6,6 +6,7 @@ record.  The records themselves are framed by `scripthost.engine.session`.
 from __future__ import annotations
 
 import io
+import sys
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -99,6 +100,14 @@ def _open_file_mode(src: ChunkSource, header_size: int) -> Recording:
         bitmap = [0, 0, 0, 0]
     if attr_size < 80 or attrs_size % attr_size:
         raise StreamError(f"corrupt perf.data header: attr size {attr_size}, attrs section {attrs_size}", 16)
+    if data_size == 0:
+        # `perf record` killed before it wrote its header back: perf 6.1 refuses the file
+        # with these words (its path as given; none through a pipe) and status 255
+        if src.name != "<stdin>":
+            sys.stderr.write(f"WARNING: The {src.name} file's data size field is 0 which is unexpected.\n"
+                             "Was the 'perf record' command properly terminated?\n")
+        raise StreamError("incompatible file format: the header's data size is 0 (was `perf record` "
+                          "killed before it finished?)", 48, exit_code=255)
     rec = Recording(src, pipe=False, data_offset=data_off, data_size=data_size,
                     header_size=header_size)
     table = _read_at(src, attrs_off, attrs_size, "attrs section", size)
@@ -110,11 +119,11 @@ def _open_file_mode(src: ChunkSource, header_size: int) -> Recording:
         rec.attrs.append((attr, ids))
     feat_ids = [bit for bit in range(256) if bitmap[bit // 64] >> (bit % 64) & 1]
     rec.feat_offset = data_off + data_size
-    if feat_ids and data_size:
+    if feat_ids:
         index = _read_at(src, rec.feat_offset, 16 * len(feat_ids), "feature section index", size)
         for k, fid in enumerate(feat_ids):
             off, fsize = U64.unpack_from(index, 16 * k)[0], U64.unpack_from(index, 16 * k + 8)[0]
             rec.features[fid] = _read_at(src, off, fsize, f"feature section {fid}", size)
     src.seek(data_off)
-    rec.data_end = data_off + data_size if data_size else None
+    rec.data_end = data_off + data_size
     return rec
