@@ -356,3 +356,31 @@ def test_a_zero_data_size_is_refused_as_perf(tmp_path: Path) -> None:
     theirs, ours = perf("script", "-i", path), scripthost("trace", "-i", path, timeout=60)
     assert ours.returncode == theirs.returncode == 255
     assert b"data size field is 0" in ours.stderr and theirs.stderr.split(b"\n")[:2] == ours.stderr.split(b"\n")[:2]
+
+
+# -- 8. names that are not UTF-8, or not one byte a character ---------------------------------
+
+# a comm of 0xff (not UTF-8), then é and € (UTF-8 of 2 and 3 bytes): perf prints the bytes,
+# and pads the comm column to 16 of them
+ODD_COMM = ("import ctypes, os, time\n"
+            "ctypes.CDLL(None).prctl(15, b'ab\\xff\\xc3\\xa9\\xe2\\x82\\xacd', 0, 0, 0)\n"
+            "os.getppid()\nt = time.time()\nwhile time.time() - t < 0.05:\n    pass\ntime.sleep(0.01)\n")
+
+
+@can_record
+@pytest.mark.parametrize("mode", ["file", "pipe"])
+@pytest.mark.parametrize("events", [("-e", "raw_syscalls:sys_enter", "-e", "sched:sched_switch"),
+                                    ("-g", "-e", "raw_syscalls:sys_enter", "-e", "sched:sched_switch"),
+                                    ("-e", "cpu-clock"), ("-g", "-e", "cpu-clock")],
+                         ids=["tracepoints", "tracepoints-g", "cpu-clock", "cpu-clock-g"])
+def test_comm_bytes_print_as_perf_prints_them(events: tuple, mode: str, tmp_path: Path) -> None:
+    """The comm column and string fields (sched_switch's prev_comm) byte for byte as perf's:
+    they were printed UTF-8 encoded again (0xff as c3 bf) and padded by characters."""
+    from conftest import record_input
+    args, stdin = record_input(tmp_path, mode, *events, "--", sys.executable, "-c", ODD_COMM)
+    theirs, ours = perf("script", *args, input=stdin), scripthost("trace", *args, input=stdin, timeout=60)
+    assert ours.returncode == 0, ours.stderr
+    assert b"ab\xff\xc3\xa9\xe2\x82\xacd" in ours.stdout and ours.stdout == theirs.stdout
+    if "sched:sched_switch" in events and "-g" not in events:
+        assert b"prev_comm=ab\xff\xc3\xa9\xe2\x82\xacd " in ours.stdout
+        assert b"\n       ab\xff\xc3\xa9\xe2\x82\xacd " in ours.stdout  # 7 spaces: 16 bytes
