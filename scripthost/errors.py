@@ -21,10 +21,10 @@ class StreamError(ScripthostError):
 
     exit_code = 2
 
-    def __init__(self, message: str, offset: int | None = None) -> None:
+    def __init__(self, message: str, offset: int | None = None, *, exit_code: int | None = None) -> None:
         if offset is not None:
             message = f"{message} at offset {offset:#x}"
-        super().__init__(message)
+        super().__init__(message, exit_code=exit_code)
         self.offset = offset
 
 

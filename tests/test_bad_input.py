@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, needs_perf, perf, scripthost
+from conftest import DATA, can_record, needs_perf, perf, scripthost
 
 ENGINE = DATA / "engine"
 FILE = (ENGINE / "small.data").read_bytes()
@@ -264,3 +264,123 @@ def test_unknown_sample_type_bits_are_ignored_as_perf(seed: bytes, tmp_path: Pat
         theirs, ours = perf("script", "-i", path, *args), scripthost("trace", "-i", path, *args, timeout=60)
         assert ours.returncode == 0 and ours.stderr == b"", ours.stderr
         assert ours.stdout == theirs.stdout and len(ours.stdout) > 1000
+
+
+# -- 5. sizes that claim more than the input holds -------------------------------------------
+
+def _limited(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """scripthost with 1.5 GiB of address space: a 4 GiB allocation fails (MemoryError)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29))
+    return subprocess.run([sys.executable, "-m", "scripthost", *args], input=stdin, capture_output=True,
+                          preexec_fn=limit, timeout=60)
+
+
+def _u64(data: bytes, at: int) -> int:
+    return int.from_bytes(data[at:at + 8], "little")
+
+
+def _set_u64(data: bytes, at: int, value: int) -> bytes:
+    return data[:at] + value.to_bytes(8, "little") + data[at + 8:]
+
+
+def test_section_sizes_past_the_file_are_checked_before_reading(tmp_path: Path) -> None:
+    """A feature section, an attr's id list or the attrs section said to hold 4 GiB (or
+    more): one line naming the section and its offset, from a file or through a pipe,
+    without allocating it (it was MemoryError under a 1.5 GiB address space)."""
+    attr_size, attrs_at = _u64(FILE, 16), _u64(FILE, 24)
+    features = _u64(FILE, 40) + _u64(FILE, 48)  # the feature index follows the data section
+    cases = [(_set_u64(FILE, features + 8, 1 << 32), "feature section 1 of 4294967296 bytes", _u64(FILE, features)),
+             (_set_u64(FILE, attrs_at + attr_size - 8, 1 << 32), "attr id list of 4294967296 bytes",
+              _u64(FILE, attrs_at + attr_size - 16)),
+             (_set_u64(FILE, 32, attr_size << 32), f"attrs section of {attr_size << 32} bytes", attrs_at)]
+    for data, words, at in cases:
+        path = _write(tmp_path, data)
+        for r in (_limited("trace", "-i", path), _limited("trace", "-i", "-", stdin=data)):
+            last = _one_line_error(r, f"corrupt perf.data: {words} runs past the end of the {len(FILE)}-byte file")
+            assert last.endswith(f" at offset {at:#x}") and r.returncode == 2
+
+
+def test_a_tracing_data_size_past_the_stream_is_read_as_it_comes(tmp_path: Path) -> None:
+    """A pipe's HEADER_TRACING_DATA saying 4 GiB: read in pieces as the stream holds them,
+    then one line (it was MemoryError under a 1.5 GiB address space)."""
+    pos = 16
+    while int.from_bytes(PIPE[pos:pos + 4], "little") != 66:
+        pos += int.from_bytes(PIPE[pos + 6:pos + 8], "little")
+    data = PIPE[:pos + 8] + (0xFFFFFFF0).to_bytes(4, "little") + PIPE[pos + 12:]
+    for r in (_limited("trace", "-i", "-", stdin=data), _limited("trace", "-i", _write(tmp_path, data))):
+        _one_line_error(r, "truncated input: tracing data cut short at offset")
+
+
+# -- 6. a perf.data whose header never got its data size (perf record killed) ----------------
+
+def _killed_recording(tmp_path: Path) -> Path:
+    """`perf record` killed with SIGKILL while recording: its header keeps data size 0."""
+    out = tmp_path / "killed.data"
+    rec = subprocess.Popen(["perf", "record", "-q", "-e", "sched:sched_switch", "-a", "-o", str(out), "--",
+                            "sleep", "5"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while (not out.exists() or out.stat().st_size < 1 << 16) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    rec.kill()
+    rec.wait()
+    assert _u64(out.read_bytes(), 48) == 0
+    return out
+
+
+@can_record
+def test_a_killed_recording_is_refused_as_perf(tmp_path: Path) -> None:
+    """perf 6.1 warns in two lines naming the file as given, says "incompatible file format"
+    and exits 255; we say the same, the last line ours (it was read as "unknown tracepoint"
+    lines and exit 0)."""
+    killed = _killed_recording(tmp_path)
+    for given in (str(killed), "killed.data"):
+        theirs = perf("script", "-i", given, cwd=str(tmp_path))
+        ours = scripthost("trace", "-i", given, cwd=str(tmp_path), timeout=60)
+        assert ours.returncode == theirs.returncode == 255 and ours.stdout == theirs.stdout == b""
+        warning = (f"WARNING: The {given} file's data size field is 0 which is unexpected.\n"
+                   "Was the 'perf record' command properly terminated?\n").encode()
+        assert theirs.stderr.startswith(warning) and ours.stderr.startswith(warning)
+        assert ours.stderr[len(warning):] == (b"scripthost: incompatible file format: the header's data size is 0 "
+                                              b"(was `perf record` killed before it finished?) at offset 0x30\n")
+    piped = scripthost("trace", "-i", "-", input=killed.read_bytes(), timeout=60)
+    assert piped.returncode == 255 and piped.stderr.startswith(b"scripthost: incompatible file format")
+
+
+@needs_perf
+def test_a_zero_data_size_is_refused_as_perf(tmp_path: Path) -> None:
+    """The same header field zeroed in a finished recording: the same refusal, both."""
+    path = _write(tmp_path, _set_u64(FILE, 48, 0))
+    theirs, ours = perf("script", "-i", path), scripthost("trace", "-i", path, timeout=60)
+    assert ours.returncode == theirs.returncode == 255
+    assert b"data size field is 0" in ours.stderr and theirs.stderr.split(b"\n")[:2] == ours.stderr.split(b"\n")[:2]
+
+
+# -- 8. names that are not UTF-8, or not one byte a character ---------------------------------
+
+# a comm of 0xff (not UTF-8), then é and € (UTF-8 of 2 and 3 bytes): perf prints the bytes,
+# and pads the comm column to 16 of them
+ODD_COMM = ("import ctypes, os, time\n"
+            "ctypes.CDLL(None).prctl(15, b'ab\\xff\\xc3\\xa9\\xe2\\x82\\xacd', 0, 0, 0)\n"
+            "os.getppid()\nt = time.time()\nwhile time.time() - t < 0.05:\n    pass\ntime.sleep(0.01)\n")
+
+
+@can_record
+@pytest.mark.parametrize("mode", ["file", "pipe"])
+@pytest.mark.parametrize("events", [("-e", "raw_syscalls:sys_enter", "-e", "sched:sched_switch"),
+                                    ("-g", "-e", "raw_syscalls:sys_enter", "-e", "sched:sched_switch"),
+                                    ("-e", "cpu-clock"), ("-g", "-e", "cpu-clock")],
+                         ids=["tracepoints", "tracepoints-g", "cpu-clock", "cpu-clock-g"])
+def test_comm_bytes_print_as_perf_prints_them(events: tuple, mode: str, tmp_path: Path) -> None:
+    """The comm column and string fields (sched_switch's prev_comm) byte for byte as perf's:
+    they were printed UTF-8 encoded again (0xff as c3 bf) and padded by characters."""
+    from conftest import record_input
+    args, stdin = record_input(tmp_path, mode, *events, "--", sys.executable, "-c", ODD_COMM)
+    theirs, ours = perf("script", *args, input=stdin), scripthost("trace", *args, input=stdin, timeout=60)
+    assert ours.returncode == 0, ours.stderr
+    assert b"ab\xff\xc3\xa9\xe2\x82\xacd" in ours.stdout and ours.stdout == theirs.stdout
+    if "sched:sched_switch" in events and "-g" not in events:
+        assert b"prev_comm=ab\xff\xc3\xa9\xe2\x82\xacd " in ours.stdout
+        assert b"\n       ab\xff\xc3\xa9\xe2\x82\xacd " in ours.stdout  # 7 spaces: 16 bytes

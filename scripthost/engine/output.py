@@ -45,6 +45,25 @@ def _chain_lead(ev: Evsel) -> Optional[_Lead]:
     return lead
 
 
+class _Padded(dict):
+    """comm -> the comm column perf prints ("%16s"): padded to 16 bytes, not characters."""
+
+    def __missing__(self, comm: str) -> str:
+        n = len(comm.encode("utf-8", "surrogateescape"))
+        text = " " * (16 - n) + comm if n < 16 else comm
+        if len(self) > _STACKS_KEPT:
+            self.clear()
+        self[comm] = text
+        return text
+
+
+def _comm_source(pad: bool) -> list[str]:
+    """Generated lines binding ``c``, the comm of ``tid`` as its column shows it (padded)."""
+    if not pad:
+        return ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
+    return ["    c = comms.get(tid)", "    c = padded[c] if c is not None else '%16s' % (':%d' % tid)"]
+
+
 def _where(loc: Any) -> str:
     """perf's "symbol+0xoffset (dso)" of a resolved address ("[unknown] (dso)" without a symbol)."""
     if loc.sym is not None:
@@ -66,6 +85,7 @@ class DefaultPrinter(Consumer):
         self._formats: dict[int, Any] = {}
         self._stacks: dict[tuple, str] = {}
         self._stacks_of = [0]  # the machine generation the kept stacks belong to
+        self._padded = _Padded()
 
     def begin(self, session: Session) -> None:
         self.session = session
@@ -142,6 +162,7 @@ class DefaultPrinter(Consumer):
             raw_off = ev.fixed_layout["raw"][0]
             line = self._line_head(name) + "%s\n"
             lead = ev.lead_reader()
+            padded = self._padded
 
             def h(item: tuple) -> None:
                 pos = item[1]
@@ -150,14 +171,15 @@ class DefaultPrinter(Consumer):
                 if rs > size - raw_off:
                     ev.payload_fault(buf, pos)
                 c = comms.get(tid)
-                write(line % (c if c is not None else ":%d" % tid, tid, cpu, t // 1000000000,
+                write(line % (padded[c] if c is not None else "%16s" % (":%d" % tid), tid, cpu, t // 1000000000,
                               t % 1000000000 // div, render(buf[pos + raw_off:pos + raw_off + rs])))
             return h
         parse = ev.parse
         # with callchains perf leaves the comm unpadded and prints the stack after the
         # line; events without them then get their ip and symbol on the line
         chain = bool(st & SampleType.CALLCHAIN) and ips is not None
-        who = "%s %5d " if chain else "%16s %5d "
+        who = "%s %5d "
+        padded = self._padded
         when = self._time_fmt + ": "
         stack_text = self._stack_text
         resolve = self.session.machine.resolve
@@ -167,7 +189,11 @@ class DefaultPrinter(Consumer):
             smp = parse(buf, item[1])
             tid = smp[3]
             c = comms.get(tid)
-            parts = [who % (c if c is not None else ":%d" % tid, tid)]
+            if chain:  # the comm unpadded
+                c = c if c is not None else ":%d" % tid
+            else:
+                c = padded[c] if c is not None else "%16s" % (":%d" % tid)
+            parts = [who % (c, tid)]
             if cpu_col:
                 parts.append("[%03d] " % smp[1])
             if time_col:
@@ -195,8 +221,7 @@ class DefaultPrinter(Consumer):
         # with a lead, the stack is keyed by its bytes and the sample is never
         # unpacked into a tuple: a recurring stack costs one slice and one lookup
         lead = _chain_lead(ev) if chain else None
-        head = "%s " if chain else "%16s "
-        head += "%5d "
+        head = "%s %5d "
         vals = ["c", "tid"]
         if st & SampleType.CPU:
             head += "[%03d] "
@@ -228,7 +253,7 @@ class DefaultPrinter(Consumer):
                     "    t = smp[0]"]
             if chain:
                 body.append("    key = (smp[2], buf[pos + 4] & 7, smp[7])")
-        body += ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
+        body += _comm_source(not chain)
         if chain:
             body += ["    text = stacks.get(key)",
                      "    if text is None or machine.generation != stacks_of[0]:",
@@ -241,12 +266,14 @@ class DefaultPrinter(Consumer):
         m = self.session.machine
         env = {"parse": ev.parse, "comms": self.session.comms, "machine": m, "resolve": m.resolve,
                "stacks": self._stacks, "stacks_of": self._stacks_of, "stack_text": self._stack_text,
-               "where": _where, "write": self.out.write, "HEAD": head, "LEAD": lead, "struct": struct}
+               "where": _where, "write": self.out.write, "HEAD": head, "LEAD": lead, "struct": struct,
+               "padded": self._padded}
         return compile_handler(body, env, f"<sample line {name}>")
 
-    def _line_head(self, name: str) -> str:
-        """The %-format of a tracepoint line's columns: comm, tid, cpu, time, event name."""
-        return f"%16s %5d [%03d] {self._time_fmt}: " + name.replace("%", "%%") + ": "
+    def _line_head(self, name: str, comm: str = "%s") -> str:
+        """The %-format of a tracepoint line's columns: comm (already padded, see
+        `_Padded`, unless ``comm`` pads it), tid, cpu, time, event name."""
+        return f"{comm} %5d [%03d] {self._time_fmt}: " + name.replace("%", "%%") + ": "
 
     def plan(self, ev: Evsel) -> Optional[tuple]:
         """The native core formats a tracepoint's line itself when it is one %-format of
@@ -267,7 +294,8 @@ class DefaultPrinter(Consumer):
         if comp.uses_raw or not all(v in reads for v in comp.values):
             return None
         fallback = self.handler(ev)
-        line = self._line_head(s.evsel_name(ev).rjust(self._width())) + comp.pyfmt + "\n"
+        # the core pads the comm to 16 bytes itself, as perf does (lines.c)
+        line = self._line_head(s.evsel_name(ev).rjust(self._width()), "%16s") + comp.pyfmt + "\n"
         return ("line", line, s.comms, fallback, ev, lay["tid"][0], lay["time"][0], lay["cpu"][0],
                 lay["raw_size"][0], self._time_div, [reads[v] for v in comp.values])
 
@@ -286,7 +314,7 @@ class DefaultPrinter(Consumer):
         raw_off = ev.fixed_layout["raw"][0]
         env = dict(comp.env)
         env.update(S=s, lead=ev.lead_reader(), fault=ev.payload_fault, comms=self.session.comms,
-                   write=self.out.write, struct=struct, _render=pf.render, _failed=pf._failed_render)
+                   padded=self._padded, write=self.out.write, struct=struct, _render=pf.render, _failed=pf._failed_render)
         line = self._line_head(name) + comp.pyfmt + "\n"
         targets = ", ".join(["size", "tid", "t", "cpu", "rs"] + names)
         src = ["    pos = item[1]", "    buf = item[2]", "    try:",
@@ -297,7 +325,7 @@ class DefaultPrinter(Consumer):
                "        fault(buf, pos)"]
         if comp.uses_raw or over:
             src.append(f"    raw = buf[pos + {raw_off}:pos + {raw_off} + rs]")
-        src += ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid"]
+        src += _comm_source(True)
         frac = f"t % 1000000000 // {self._time_div}"
         vals = ", ".join(["c", "tid", "cpu", "t // 1000000000", frac] + comp.values)
         # a payload without the fields its format reads, or whose bytes contradict the

@@ -431,7 +431,7 @@ def _s(v: int, bits: int) -> int:
 def _cstr(raw: bytes, off: int, size: int) -> str:
     b = raw[off:off + size]
     n = b.find(b"\0")
-    return (b if n < 0 else b[:n]).decode("latin-1")
+    return (b if n < 0 else b[:n]).decode("utf-8", "surrogateescape")  # the bytes, as the output writes them
 
 
 def _dloc(raw: bytes, loc: int, base: int) -> tuple[int, int]:
@@ -442,7 +442,7 @@ def _getstr(raw: bytes, loc: int, base: int) -> str:
     off, n = _dloc(raw, loc, base)
     b = raw[off:off + n]
     z = b.find(b"\0")
-    return (b if z < 0 else b[:z]).decode("latin-1")
+    return (b if z < 0 else b[:z]).decode("utf-8", "surrogateescape")
 
 
 def _flags(val: int, delim: str, table: list[tuple[Optional[int], str]]) -> str:

@@ -6,7 +6,9 @@ record.  The records themselves are framed by `scripthost.engine.session`.
 from __future__ import annotations
 
 import io
+import sys
 from dataclasses import dataclass, field
+from typing import Optional
 
 from scripthost.engine.layouts import FILE_HEADER, PERF_MAGIC, PIPE_HEADER, U64
 from scripthost.engine.source import ChunkSource, Input, open_input
@@ -74,7 +76,11 @@ def open_recording(inp: Input) -> Recording:
     return _open_file_mode(src, size)
 
 
-def _read_at(src: ChunkSource, off: int, n: int, what: str) -> bytes:
+def _read_at(src: ChunkSource, off: int, n: int, what: str, size: Optional[int]) -> bytes:
+    """``n`` bytes at ``off`` of a file of ``size`` bytes, checked against it before any is read."""
+    if size is not None and (off > size or n > size - off):
+        raise StreamError(f"corrupt perf.data: {what} of {n} bytes runs past the end of the "
+                          f"{size}-byte file", off)
     try:
         src.seek(off)
     except (OverflowError, ValueError, OSError):
@@ -83,7 +89,8 @@ def _read_at(src: ChunkSource, off: int, n: int, what: str) -> bytes:
 
 
 def _open_file_mode(src: ChunkSource, header_size: int) -> Recording:
-    hdr = _read_at(src, 0, header_size, "perf.data header")
+    size = src.size()
+    hdr = _read_at(src, 0, header_size, "perf.data header", size)
     if header_size == FILE_HEADER.size:
         (_, _, attr_size, attrs_off, attrs_size, data_off, data_size, _, _,
          *bitmap) = FILE_HEADER.unpack(hdr)
@@ -93,25 +100,30 @@ def _open_file_mode(src: ChunkSource, header_size: int) -> Recording:
         bitmap = [0, 0, 0, 0]
     if attr_size < 80 or attrs_size % attr_size:
         raise StreamError(f"corrupt perf.data header: attr size {attr_size}, attrs section {attrs_size}", 16)
+    if data_size == 0:
+        # `perf record` killed before it wrote its header back: perf 6.1 refuses the file
+        # with these words (its path as given; none through a pipe) and status 255
+        if src.name != "<stdin>":
+            sys.stderr.write(f"WARNING: The {src.name} file's data size field is 0 which is unexpected.\n"
+                             "Was the 'perf record' command properly terminated?\n")
+        raise StreamError("incompatible file format: the header's data size is 0 (was `perf record` "
+                          "killed before it finished?)", 48, exit_code=255)
     rec = Recording(src, pipe=False, data_offset=data_off, data_size=data_size,
                     header_size=header_size)
-    table = _read_at(src, attrs_off, attrs_size, "attrs section")
+    table = _read_at(src, attrs_off, attrs_size, "attrs section", size)
     for i in range(0, attrs_size, attr_size):
         attr = table[i:i + attr_size - 16]
         ids_off, ids_size = U64.unpack_from(table, i + attr_size - 16)[0], U64.unpack_from(table, i + attr_size - 8)[0]
-        ids_raw = _read_at(src, ids_off, ids_size, "attr id list") if ids_size else b""
+        ids_raw = _read_at(src, ids_off, ids_size, "attr id list", size) if ids_size else b""
         ids = [U64.unpack_from(ids_raw, j)[0] for j in range(0, ids_size - ids_size % 8, 8)]
         rec.attrs.append((attr, ids))
     feat_ids = [bit for bit in range(256) if bitmap[bit // 64] >> (bit % 64) & 1]
     rec.feat_offset = data_off + data_size
-    if feat_ids and data_size:
-        index = _read_at(src, rec.feat_offset, 16 * len(feat_ids), "feature section index")
+    if feat_ids:
+        index = _read_at(src, rec.feat_offset, 16 * len(feat_ids), "feature section index", size)
         for k, fid in enumerate(feat_ids):
-            off, size = U64.unpack_from(index, 16 * k)[0], U64.unpack_from(index, 16 * k + 8)[0]
-            try:
-                rec.features[fid] = _read_at(src, off, size, f"feature section {fid}")
-            except StreamError:
-                raise StreamError(f"corrupt perf.data: feature section {fid} runs past the end", off) from None
+            off, fsize = U64.unpack_from(index, 16 * k)[0], U64.unpack_from(index, 16 * k + 8)[0]
+            rec.features[fid] = _read_at(src, off, fsize, f"feature section {fid}", size)
     src.seek(data_off)
-    rec.data_end = data_off + data_size if data_size else None
+    rec.data_end = data_off + data_size
     return rec

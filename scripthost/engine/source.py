@@ -18,6 +18,9 @@ from scripthost.errors import ScripthostError, StreamError
 __all__ = ["Input", "ChunkSource", "open_input", "offset_of", "record_fault"]
 
 CHUNK = 1 << 20
+#: the most one read asks for: a declared length is read in pieces, so what it costs
+#: is what the input holds, never what it claims
+READ_MAX = 1 << 24
 #: no record, section or blob of a sane recording comes near this
 MAX_RECORD = 1 << 36
 
@@ -139,7 +142,7 @@ class ChunkSource:
         have = avail
         want = max(need, CHUNK)
         while have < need:
-            data = self._read(want - have)
+            data = self._read(min(want - have, READ_MAX))
             if not data:
                 self.eof = True
                 break
@@ -181,6 +184,20 @@ class ChunkSource:
         data = self.buf[self.pos:self.pos + n]
         self.pos += n
         return data
+
+    def size(self) -> Optional[int]:
+        """The size of a seekable input (None for another)."""
+        try:
+            return os.fstat(self._f.fileno()).st_size  # type: ignore[attr-defined]
+        except (AttributeError, OSError, ValueError):
+            pass
+        try:
+            here = self._f.tell()  # type: ignore[attr-defined]
+            end = self._f.seek(0, io.SEEK_END)  # type: ignore[attr-defined]
+            self._f.seek(here)  # type: ignore[attr-defined]
+            return end
+        except (AttributeError, OSError, ValueError):
+            return None
 
     def tell(self) -> int:
         return self.offset + self.pos

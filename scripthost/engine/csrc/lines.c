@@ -236,12 +236,10 @@ static int put_int(LinesOut *out, const LineOp *op, int negative, uint64_t mag)
     return 0;
 }
 
+/* a string padded to its width in bytes, as perf's printf pads a comm (not in characters) */
 static int put_str(LinesOut *out, const LineOp *op, const char *s, size_t n)
 {
-    size_t chars = 0;
-    for (size_t i = 0; i < n; i++)
-        chars += ((unsigned char)s[i] & 0xC0) != 0x80;
-    size_t width = op->width > 0 ? (size_t)op->width : 0, fill = width > chars ? width - chars : 0;
+    size_t width = op->width > 0 ? (size_t)op->width : 0, fill = width > n ? width - n : 0;
     if (reserve(out, n + fill) < 0)
         return -1;
     if (!op->left)
