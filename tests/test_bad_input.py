@@ -208,6 +208,32 @@ def test_a_field_over_the_common_ones_reads_as_perf(extra: str, tmp_path: Path) 
     assert ours.stderr == b""
 
 
+def _lua(lua: str, *args: str) -> subprocess.CompletedProcess:
+    """scripthost with lupa's LuaJIT (records decoded in place), or with LuaJIT hidden so
+    that Lua 5.4 runs (records decoded in Python)."""
+    block = "sys.modules['lupa.luajit21'] = None; " if lua == "lua54" else ""
+    r = subprocess.run([sys.executable, "-c", f"import runpy, sys; {block}sys.argv = ['scripthost'] + sys.argv[1:]; "
+                        "runpy.run_module('scripthost', run_name='__main__')", *args], capture_output=True, timeout=60)
+    if b"lupa is not installed" in r.stderr:
+        pytest.skip("lupa is not installed")
+    return r
+
+
+@pytest.mark.parametrize("lua", ["luajit", "lua54"])
+@pytest.mark.parametrize("seed", [FILE, PIPE], ids=["file", "pipe"])
+def test_a_field_past_the_payload_is_one_line_for_a_lua_script(seed: bytes, lua: str, tmp_path: Path) -> None:
+    """The same for Lua: the Python runtime's line (under LuaJIT it had Lua's traceback
+    in it, and no offset)."""
+    data = _field_moved(seed, *RET_FAR)
+    script = tmp_path / "s.lua"
+    script.write_text("n = 0\nfunction raw_syscalls__sys_exit(...) n = n + 1 end\n"
+                      "function trace_end() print('trace_end', n) end\n")
+    r = _lua(lua, "trace", "-i", _write(tmp_path, data), "-s", str(script))
+    last = _one_line_error(r, "corrupt tracepoint data for raw_syscalls__sys_exit: a field runs past the payload")
+    assert r.returncode == 2 and r.stdout == b"trace_end\t0\n" and r.stderr.count(b"\n") == 1
+    _sample_at(data, last)
+
+
 @pytest.mark.parametrize("lua", ["luajit", "lua54"])
 def test_a_field_over_the_common_ones_in_lua(lua: str, tmp_path: Path) -> None:
     """The same for a Lua script, decoded in place (LuaJIT) or in Python (Lua 5.4, where
@@ -216,12 +242,7 @@ def test_a_field_over_the_common_ones_in_lua(lua: str, tmp_path: Path) -> None:
     script = tmp_path / "s.lua"
     script.write_text("function raw_syscalls__sys_enter(ev, ctx, cpu, secs, nsecs, pid, comm, chain, id, args)\n"
                       "  print(cpu, secs, nsecs, pid, comm, id, #args)\nend\n")
-    block = "sys.modules['lupa.luajit21'] = None; " if lua == "lua54" else ""
-    r = subprocess.run([sys.executable, "-c", f"import runpy, sys; {block}sys.argv = ['scripthost'] + sys.argv[1:]; "
-                        "runpy.run_module('scripthost', run_name='__main__')",
-                        "trace", "-i", path, "-s", str(script)], capture_output=True, timeout=60)
-    if b"lupa is not installed" in r.stderr:
-        pytest.skip("lupa is not installed")
+    r = _lua(lua, "trace", "-i", path, "-s", str(script))
     assert r.returncode == 0 and r.stderr == b"", r.stderr
     first = r.stdout.splitlines()[0].split(b"\t")
     assert first[3:6] == [b"5032", b"sh", b"21612292211131"], first
@@ -384,3 +405,69 @@ def test_comm_bytes_print_as_perf_prints_them(events: tuple, mode: str, tmp_path
     if "sched:sched_switch" in events and "-g" not in events:
         assert b"prev_comm=ab\xff\xc3\xa9\xe2\x82\xacd " in ours.stdout
         assert b"\n       ab\xff\xc3\xa9\xe2\x82\xacd " in ours.stdout  # 7 spaces: 16 bytes
+
+
+# -- 7. every fault names its offset ---------------------------------------------------------
+
+def test_header_and_attr_faults_name_their_offset(tmp_path: Path) -> None:
+    """EVENT_DESC saying 1000 events, an attr whose own size runs past its slot, an event
+    format's ID line: each one line naming where in the file (they had no offset, or
+    the offset within their section)."""
+    features = _u64(FILE, 40) + _u64(FILE, 48)
+    bitmap = int.from_bytes(FILE[72:80], "little")
+    k = bin(bitmap & ((1 << 12) - 1)).count("1")  # EVENT_DESC (12)'s place in the index
+    desc = _u64(FILE, features + 16 * k)
+    attrs_at = _u64(FILE, 24)
+    fmt_id = FILE.index(b"name: sys_exit\nID: 442\n") + len(b"name: sys_exit\n")
+    cases = [(FILE[:desc] + (1000).to_bytes(4, "little") + FILE[desc + 4:],
+              "corrupt header feature EVENT_DESC: runs past its section", None),
+             (FILE[:attrs_at + 4] + (200).to_bytes(4, "little") + FILE[attrs_at + 8:],
+              "corrupt perf_event_attr (size 200 in 128 bytes)", attrs_at),
+             (_mutant(FILE, (b"sys_exit\nID: 442\n", b"sys_exit\nID: 4x2\n")),
+              "corrupt tracing data: corrupt event format: bad ID line 'ID: 4x2'", None)]
+    for data, words, at in cases:
+        for args in (("trace",), ("trace", "--header-only")):
+            r = scripthost(*args, "-i", _write(tmp_path, data), timeout=60)
+            if args[-1] == "--header-only" and "EVENT_DESC" not in words:
+                continue  # the header reads neither the attrs section nor the formats
+            last = _one_line_error(r, words)
+            off = int(last.rsplit("at offset ", 1)[1], 16)
+            assert off == at if at is not None else desc < off <= desc + 872 or off < fmt_id, last
+
+
+@can_record
+@pytest.mark.parametrize("mode", ["file", "pipe"])
+def test_a_callchain_past_its_sample_names_the_sample(mode: str, tmp_path: Path) -> None:
+    """A cpu-clock -g sample whose callchain length runs past it: "corrupt sample: fields
+    run past its N bytes at offset" the sample's (it had no offset), every sample before it
+    printed, in the default output and a process_event script."""
+    from conftest import record_input
+    args, stdin = record_input(tmp_path, mode, "-g", "-e", "cpu-clock", "-c", "100000", "--",
+                               sys.executable, "-c", "t = __import__('time').time()\nwhile __import__('time').time() - t < 0.2: pass")
+    data = Path(args[1]).read_bytes() if stdin is None else stdin
+    from scripthost.engine.attrs import Evsel
+    attr = _attr_offsets(data)[0]
+    # no READ sampled: the callchain's count follows the fixed fields
+    chain_at = Evsel(0, data[attr:attr + int.from_bytes(data[attr + 4:attr + 8], "little")], []).fixed_end
+    # the tenth sample's callchain count
+    pos, seen = (_u64(data, 40) if stdin is None else 16), 0
+    while True:
+        rtype, size = int.from_bytes(data[pos:pos + 4], "little"), int.from_bytes(data[pos + 6:pos + 8], "little")
+        if rtype == 66:
+            pos += int.from_bytes(data[pos + 8:pos + 12], "little")
+        elif rtype == 9:
+            seen += 1
+            if seen == 10:
+                break
+        pos += size
+    bad = _set_u64(data, pos + chain_at, 1 << 40)
+    script = tmp_path / "pe.py"
+    script.write_text("n = 0\ndef process_event(d):\n    global n\n    n += 1\ndef trace_end():\n    print('events', n)\n")
+    for extra in ((), ("-s", str(script))):
+        if stdin is None:
+            r = scripthost("trace", "-i", _write(tmp_path, bad), *extra, timeout=60)
+        else:
+            r = scripthost("trace", "-i", "-", *extra, input=bad, timeout=60)
+        last = _one_line_error(r, "corrupt sample: fields run past its")
+        assert last.endswith(f" at offset {pos:#x}"), (last, pos)
+        assert r.stdout.count(b"cpu-clock") == 9 if not extra else r.stdout.endswith(b"events 9\n")

@@ -36,11 +36,13 @@ _ATTR_FIELDS = (
 )
 
 
-def parse_attr(data: bytes | memoryview, offset: int = 0) -> dict[str, int]:
-    """Decode a perf_event_attr of any size version into a dict of its fields."""
-    size = U32.unpack_from(data, offset + 4)[0]
+def parse_attr(data: bytes | memoryview, offset: int = 0, at: Optional[int] = None) -> dict[str, int]:
+    """Decode a perf_event_attr of any size version into a dict of its fields (``at``: its
+    input offset, for the error of one that runs past ``data``)."""
+    size = U32.unpack_from(data, offset + 4)[0] if len(data) >= offset + 8 else 0
     if size < 64 or offset + size > len(data):
-        raise StreamError(f"corrupt perf_event_attr (size {size})", offset)
+        raise StreamError(f"corrupt perf_event_attr (size {size} in {len(data) - offset} bytes)",
+                          at if at is not None else offset)
     raw = bytes(data[offset:offset + min(size, ATTR_SIZE_VER7)]).ljust(ATTR_SIZE_VER7, b"\0")
     return dict(zip(_ATTR_FIELDS, ATTR.unpack(raw)))
 
@@ -173,10 +175,10 @@ class Evsel:
                  "parse", "trailer_time",
                  "time_off", "min_size", "fixed_layout", "fixed_end", "__weakref__")
 
-    def __init__(self, index: int, attr_bytes: bytes, ids: list[int]) -> None:
+    def __init__(self, index: int, attr_bytes: bytes, ids: list[int], at: Optional[int] = None) -> None:
         self.index = index
         self.attr_bytes = attr_bytes
-        self.attr = parse_attr(attr_bytes)
+        self.attr = parse_attr(attr_bytes, 0, at)
         self.ids = list(ids)
         self.type = self.attr["type"]
         self.config = self.attr["config"]

@@ -30,8 +30,14 @@ _READ_FORMAT = [(1, "TOTAL_TIME_ENABLED"), (2, "TOTAL_TIME_RUNNING"), (4, "ID"),
 
 
 class _Cur:
-    def __init__(self, data: bytes, what: str) -> None:
-        self.d, self.p, self.what = data, 0, what
+    """Reads a feature's payload; ``base``: where it starts in the input (None: unknown)."""
+
+    def __init__(self, data: bytes, what: str, base: Optional[int] = None) -> None:
+        self.d, self.p, self.what, self.base = data, 0, what, base
+
+    def fail(self, what: str) -> StreamError:
+        return StreamError(f"corrupt header feature {self.what}: {what}",
+                           None if self.base is None else self.base + self.p)
 
     def u32(self) -> int:
         return self.num("<I")
@@ -42,7 +48,7 @@ class _Cur:
     def num(self, fmt: str) -> int:
         n = struct.calcsize(fmt)
         if self.p + n > len(self.d):
-            raise StreamError(f"corrupt header feature {self.what}: runs past its section")
+            raise self.fail("runs past its section")
         v = struct.unpack_from(fmt, self.d, self.p)[0]
         self.p += n
         return v
@@ -50,21 +56,21 @@ class _Cur:
     def str64(self) -> str:
         n = self.u32()
         if n > len(self.d) - self.p:
-            raise StreamError(f"corrupt header feature {self.what}: string runs past its section")
+            raise self.fail("string runs past its section")
         s = self.d[self.p:self.p + n].split(b"\0", 1)[0].decode("utf-8", "replace")
         self.p += n
         return s
 
     def take(self, n: int) -> bytes:
         if n > len(self.d) - self.p:
-            raise StreamError(f"corrupt header feature {self.what}: runs past its section")
+            raise self.fail("runs past its section")
         b = self.d[self.p:self.p + n]
         self.p += n
         return b
 
 
-def _attr_line(name: str, attr_bytes: bytes, ids: list[int]) -> str:
-    a = parse_attr(attr_bytes)
+def _attr_line(name: str, attr_bytes: bytes, ids: list[int], at: Optional[int]) -> str:
+    a = parse_attr(attr_bytes, 0, at)
     parts = [f"name = {name}", ""]
     if ids:
         parts.append("id = { " + ", ".join(str(i) for i in ids) + " }")
@@ -99,21 +105,26 @@ def _attr_line(name: str, attr_bytes: bytes, ids: list[int]) -> str:
     return "# event : " + ", ".join(parts)
 
 
-def event_desc(payload: bytes) -> list[tuple[bytes, str, list[int]]]:
-    c = _Cur(payload, "EVENT_DESC")
+def event_desc(payload: bytes, base: Optional[int] = None) -> list[tuple[bytes, str, list[int], Optional[int]]]:
+    """(attr, name, ids, the attr's input offset) of each event the EVENT_DESC payload
+    describes; ``base``: where the payload starts in the input."""
+    c = _Cur(payload, "EVENT_DESC", base)
     nr, size = c.u32(), c.u32()
     out = []
     for _ in range(nr):
+        at = None if base is None else base + c.p
         attr = c.take(size)
         nids = c.u32()
         name = c.str64()
+        if nids > (len(payload) - c.p) // 8:
+            raise c.fail(f"{nids} ids run past its section")
         ids = [c.u64() for _ in range(nids)]
-        out.append((attr, name, ids))
+        out.append((attr, name, ids, at))
     return out
 
 
-def _feature_lines(fid: int, payload: bytes) -> list[str]:
-    c = _Cur(payload, FEATURE_NAMES.get(fid, str(fid)))
+def _feature_lines(fid: int, payload: bytes, base: Optional[int]) -> list[str]:
+    c = _Cur(payload, FEATURE_NAMES.get(fid, str(fid)), base)
     simple = {Feature.HOSTNAME: "hostname", Feature.OSRELEASE: "os release",
               Feature.VERSION: "perf version", Feature.ARCH: "arch", Feature.CPUDESC: "cpudesc",
               Feature.CPUID: "cpuid"}
@@ -128,7 +139,7 @@ def _feature_lines(fid: int, payload: bytes) -> list[str]:
         n = c.u32()
         return ["# cmdline : " + "".join(c.str64() + " " for _ in range(n))]
     if fid == Feature.EVENT_DESC:
-        return [_attr_line(name, attr, ids) for attr, name, ids in event_desc(payload)]
+        return [_attr_line(name, attr, ids, at) for attr, name, ids, at in event_desc(payload, base)]
     if fid in _DISPLAY_WITH_I:
         return [f"# {FEATURE_NAMES[fid]} info available, use -I to display"]
     if fid == Feature.PMU_MAPPINGS:
@@ -164,7 +175,7 @@ def render_header(rec: Recording, mtime: Optional[float]) -> str:
     lines += ["# header version : 1", f"# data offset    : {rec.data_offset}",
               f"# data size      : {rec.data_size}", f"# feat offset    : {rec.feat_offset}"]
     for fid in sorted(rec.features):
-        lines += _feature_lines(fid, rec.features[fid])
+        lines += _feature_lines(fid, rec.features[fid], rec.feature_offsets.get(fid))
     missing = [FEATURE_NAMES[f] for f in range(Feature.TRACING_DATA, HEADER_LAST_FEATURE)
                if f not in rec.features and f in FEATURE_NAMES]
     if missing:

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from scripthost.engine.attrs import Evsel
 from scripthost.engine.layouts import U16, U64, ReadFormat, SampleType
-from scripthost.errors import StreamError
+from scripthost.engine.source import record_fault
 
 __all__ = ["ReadSplitter", "reads_counters", "original_record"]
 
@@ -69,11 +69,11 @@ class ReadSplitter:
             per = 8 * (1 + has_id + bool(rf & ReadFormat.LOST))
             p += 8 + times
             if p + nr * per > pos + size:
-                raise StreamError(f"corrupt sample: fields run past its {size} bytes")
+                raise record_fault(f"corrupt sample: fields run past its {size} bytes", buf, pos)
             return [(U64.unpack_from(buf, q)[0], U64.unpack_from(buf, q + 8)[0] if has_id else 0)
                     for q in range(p, p + nr * per, per)]
         if p + 8 + times + 8 * has_id > pos + size:
-            raise StreamError(f"corrupt sample: fields run past its {size} bytes")
+            raise record_fault(f"corrupt sample: fields run past its {size} bytes", buf, pos)
         return [(U64.unpack_from(buf, p)[0], U64.unpack_from(buf, p + 8 + times)[0] if has_id else 0)]
 
     def _expand(self, item: tuple, out: list[tuple]) -> None:

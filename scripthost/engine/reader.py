@@ -25,10 +25,12 @@ class Recording:
 
     source: ChunkSource
     pipe: bool
-    #: file mode: (attr bytes, ids) from the attrs section, in order
-    attrs: list[tuple[bytes, list[int]]] = field(default_factory=list)
+    #: file mode: (attr bytes, ids, the attr's offset) from the attrs section, in order
+    attrs: list[tuple[bytes, list[int], int]] = field(default_factory=list)
     #: file mode: raw feature section payloads by feature id
     features: dict[int, bytes] = field(default_factory=dict)
+    #: file mode: where each feature section starts
+    feature_offsets: dict[int, int] = field(default_factory=dict)
     #: absolute offset where records end (None: at end of input)
     data_end: int | None = None
     data_offset: int = 0
@@ -116,7 +118,7 @@ def _open_file_mode(src: ChunkSource, header_size: int) -> Recording:
         ids_off, ids_size = U64.unpack_from(table, i + attr_size - 16)[0], U64.unpack_from(table, i + attr_size - 8)[0]
         ids_raw = _read_at(src, ids_off, ids_size, "attr id list", size) if ids_size else b""
         ids = [U64.unpack_from(ids_raw, j)[0] for j in range(0, ids_size - ids_size % 8, 8)]
-        rec.attrs.append((attr, ids))
+        rec.attrs.append((attr, ids, attrs_off + i))
     feat_ids = [bit for bit in range(256) if bitmap[bit // 64] >> (bit % 64) & 1]
     rec.feat_offset = data_off + data_size
     if feat_ids:
@@ -124,6 +126,7 @@ def _open_file_mode(src: ChunkSource, header_size: int) -> Recording:
         for k, fid in enumerate(feat_ids):
             off, fsize = U64.unpack_from(index, 16 * k)[0], U64.unpack_from(index, 16 * k + 8)[0]
             rec.features[fid] = _read_at(src, off, fsize, f"feature section {fid}", size)
+            rec.feature_offsets[fid] = off
     src.seek(data_off)
     rec.data_end = data_off + data_size
     return rec

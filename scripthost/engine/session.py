@@ -159,6 +159,8 @@ class Session:
         self.evsels: list[Evsel] = []
         self.id2evsel: dict[int, Evsel] = {}
         self.features: dict[int, bytes] = dict(self.rec.features)
+        #: where each feature's payload starts in the input (for its faults)
+        self.feature_offsets: dict[int, int] = dict(self.rec.feature_offsets)
         self.tracing = None
         if ksyms is None and not self.rec.pipe:
             # perf 6.1 resolves %pS/%ps against the host's kallsyms for perf.data files
@@ -177,10 +179,10 @@ class Session:
         #: splits samples that read counters, once an event samples them
         self._read_groups: Optional[ReadSplitter] = None
         self._names_by_id: dict[int, str] = {}
-        for attr, ids in self.rec.attrs:
-            self._add_evsel(attr, ids)
+        for attr, ids, at in self.rec.attrs:
+            self._add_evsel(attr, ids, at)
         if Feature.EVENT_DESC in self.features:
-            self._apply_event_desc(self.features[Feature.EVENT_DESC])
+            self._apply_event_desc(self.features[Feature.EVENT_DESC], self.feature_offsets.get(Feature.EVENT_DESC))
         if Feature.TRACING_DATA in self.features:
             self._set_tracing(self.features[Feature.TRACING_DATA], None, self.rec.data_offset)
         #: maps and symbols for sample addresses (symbols load on first use)
@@ -188,8 +190,8 @@ class Session:
 
     # -- header state ---------------------------------------------------------------
 
-    def _add_evsel(self, attr: bytes, ids: list[int]) -> Evsel:
-        ev = Evsel(len(self.evsels), bytes(attr), ids)
+    def _add_evsel(self, attr: bytes, ids: list[int], at: int) -> Evsel:
+        ev = Evsel(len(self.evsels), bytes(attr), ids, at)
         self.evsels.append(ev)
         for i in ids:
             self.id2evsel[i] = ev
@@ -203,10 +205,11 @@ class Session:
             ev.tp_format = self.tracing.formats.get(ev.config)
         return ev
 
-    def _apply_event_desc(self, payload: bytes) -> None:
-        """Evsel names from the EVENT_DESC feature (perf's names, e.g. "dummy:HG")."""
+    def _apply_event_desc(self, payload: bytes, at: Optional[int]) -> None:
+        """Evsel names from the EVENT_DESC feature (perf's names, e.g. "dummy:HG"); ``at``:
+        where the payload starts in the input."""
         from scripthost.engine.header_print import event_desc
-        for _attr, name, ids in event_desc(payload):
+        for _attr, name, ids, _at in event_desc(payload, at):
             for eid in ids:
                 self._names_by_id[eid] = name
                 ev = self.id2evsel.get(eid)
@@ -458,7 +461,7 @@ class Session:
             if asize < 64 or 8 + asize > size:
                 raise StreamError(f"corrupt HEADER_ATTR: attr size {asize} in a {size}-byte record", off)
             ids = [U64.unpack_from(buf, p)[0] for p in range(pos + 8 + asize, pos + size - 7, 8)]
-            self._add_evsel(buf[pos + 8:pos + 8 + asize], ids)
+            self._add_evsel(buf[pos + 8:pos + 8 + asize], ids, off + 8)
         elif rtype == R.HEADER_TRACING_DATA:
             if size < 12:
                 raise StreamError("corrupt HEADER_TRACING_DATA record", off)
@@ -474,8 +477,9 @@ class Session:
             if fid < HEADER_LAST_FEATURE:
                 payload = buf[pos + 16:pos + size]
                 self.features[fid] = payload
+                self.feature_offsets[fid] = off + 16
                 if fid == Feature.EVENT_DESC:
-                    self._apply_event_desc(payload)
+                    self._apply_event_desc(payload, off + 16)
         elif rtype == R.EVENT_UPDATE:
             if size >= 24 and U64.unpack_from(buf, pos + 8)[0] == 2:
                 eid = U64.unpack_from(buf, pos + 16)[0]

@@ -73,6 +73,17 @@ def _printk(text: bytes) -> dict[int, str]:
     return out
 
 
+def _format(td: TracingData, c: _Cursor, what: str, system: str) -> None:
+    """The next format of the blob into ``td``; its fault names where it starts."""
+    start = c.pos
+    text = c.take(c.num("<Q", f"{what} size"), what)
+    try:
+        f = parse_format(text, system)
+    except StreamError as e:
+        raise StreamError(f"corrupt tracing data: {e}", c.base + start) from None
+    td.formats[f.id] = f
+
+
 def parse_tracing_data(blob: bytes | memoryview, declared_size: Optional[int] = None,
                        base_offset: int = 0) -> TracingData:
     """Parse a tracing-data blob; raises StreamError naming the offset on any inconsistency."""
@@ -94,21 +105,14 @@ def parse_tracing_data(blob: bytes | memoryview, declared_size: Optional[int] = 
         raise c.fail("missing header_event")
     td.header_event = c.take(c.num("<Q", "header_event size"), "header_event")
     for _ in range(c.num("<I", "ftrace format count")):
-        f = parse_format(c.take(c.num("<Q", "ftrace format size"), "ftrace format"), "ftrace")
-        td.formats[f.id] = f
+        _format(td, c, "ftrace format", "ftrace")
     nsys = c.num("<I", "system count")
     if nsys > 100000:
         raise c.fail(f"implausible system count {nsys}")
     for _ in range(nsys):
         system = c.cstr("system name").decode("utf-8", "replace")
         for _ in range(c.num("<I", "event count")):
-            start = c.pos
-            text = c.take(c.num("<Q", "event format size"), "event format")
-            try:
-                f = parse_format(text, system)
-            except StreamError as e:
-                raise StreamError(f"corrupt tracing data: {e}", base_offset + start) from None
-            td.formats[f.id] = f
+            _format(td, c, "event format", system)
     td.kallsyms = c.take(c.num("<I", "kallsyms size"), "kallsyms")
     td.printk = _printk(c.take(c.num("<I", "printk size"), "printk formats"))
     try:

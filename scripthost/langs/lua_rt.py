@@ -29,6 +29,7 @@ from scripthost.engine.attrs import Evsel
 from scripthost.engine.codegen import compile_handler, struct_reads, tracepoint_decoder
 from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
+from scripthost.engine.source import offset_of
 from scripthost.engine.tpformat import payload_need
 from scripthost.errors import ScripthostError, StreamError
 from scripthost.langs.base import Runtime, ScriptError
@@ -87,6 +88,7 @@ class LuaRuntime(Runtime):
         self._queue: list[tuple] = []         # events queued for the next batch
         self._evidx: dict[Evsel, int] = {}
         self._chunks = ChunkSlots(self._point_at, keep=32)
+        self._slot_chunk: dict[int, bytes] = {}  # the chunk each slot points at
 
     def load(self) -> None:
         try:
@@ -206,19 +208,33 @@ class LuaRuntime(Runtime):
             return
         batch = Batch(q.copy(), self._evidx, self._chunks)
         q.clear()
+        self._run_batch(batch.n, batch.slots.tobytes() if batch.slots is not None else None, batch.one_slot,
+                        batch.positions.tobytes(), batch.types.tobytes() if batch.types is not None else None,
+                        batch.one_type)
+
+    def _run_batch(self, n: int, slots: Optional[bytes], one_slot: int, positions: bytes,
+                   types: Optional[bytes], one_type: int) -> None:
+        """batch.lua's run over one batch; a record its decoder finds corrupt is our
+        one-line fault at the record's offset, any other error the script's."""
         try:
-            self._run(batch.n, batch.slots.tobytes() if batch.slots is not None else None, batch.one_slot,
-                      batch.positions.tobytes(), batch.types.tobytes() if batch.types is not None else None,
-                      batch.one_type)
+            self._run(n, slots, one_slot, positions, types, one_type)
         except self._lua_error as e:
-            if _text(e).startswith(_CORRUPT):
-                raise StreamError(_text(e)) from None
-            self._failed(e)
+            if not _text(e).startswith(_CORRUPT):
+                self._failed(e)
+            i = self._batch.i
+            slot = one_slot if slots is None else struct.unpack_from("<H", slots, 2 * i)[0]
+            chunk = self._slot_chunk.get(slot)
+            at = offset_of(chunk, struct.unpack_from("<I", positions, 4 * i)[0]) if chunk is not None else None
+            raise StreamError(_text(e).split("\n", 1)[0], at) from None  # without Lua's traceback
 
     def _point_at(self, slot: int, chunk: Optional[bytes]) -> None:
         # Lua reads the chunk in place: ChunkSlots holds it, so its bytes stay put
         self._batch.set_buf(slot, ctypes.cast(ctypes.c_char_p(chunk), ctypes.c_void_p).value
                             if chunk is not None else None)
+        if chunk is None:
+            self._slot_chunk.pop(slot, None)
+        else:
+            self._slot_chunk[slot] = chunk
 
     def end(self, session: Session) -> None:
         self.delivered()
@@ -244,12 +260,7 @@ class LuaRuntime(Runtime):
 
     def run_arrays(self, n: int, slots: bytes, positions: bytes, types: bytes) -> None:
         """One batch from the core: per event its chunk's slot, position and type."""
-        try:
-            self._run(n, slots, 0, positions, types, 0)
-        except self._lua_error as e:
-            if _text(e).startswith(_CORRUPT):
-                raise StreamError(_text(e)) from None
-            self._failed(e)
+        self._run_batch(n, slots, 0, positions, types, 0)
 
     def publish_chunk(self, slot: int, chunk: bytes) -> None:
         """The core's chunk for ``slot`` (it keeps the chunk alive while the slot has it)."""
@@ -395,10 +406,10 @@ class LuaRuntime(Runtime):
             "local u64, i64, chars, comm, CTX = M.u64, M.i64, M.chars, M.comm, M.CTX",
             f"local OFFS = {{{', '.join(ctx)}}}",
             "return function(q)",
-            f"  local rs = cast(U32P, q + {lay['raw_size'][0]})[0]",
-            f"  local room = cast(U16P, q + 6)[0] - {lay['raw'][0]}",
-            "  if rs > room then rs = room end",
-            f"  if room < {need} then error({_lua_str(_CORRUPT + ' for ' + fmt.full_name)}, 0) end",
+            f"  local room = cast(U16P, q + 6)[0] - {lay['raw'][0]}",  # the record holds its payload's size
+            f"  local rs = room >= 0 and cast(U32P, q + {lay['raw_size'][0]})[0] or 0",
+            f"  if rs > room then error({_lua_str(_corrupt(fmt) + 'the payload runs past its sample')}, 0) end",
+            f"  if rs < {need} then error({_lua_str(_corrupt(fmt) + 'a field runs past the payload')}, 0) end",
             f"  local tid = cast(I32P, q + {lay['tid'][0]})[0]",
             f"  local t = cast(U64P, q + {lay['time'][0]})[0]",
             f"  local cpu = cast(U32P, q + {lay['cpu'][0]})[0]",
@@ -435,7 +446,7 @@ class LuaRuntime(Runtime):
                 exprs.append("0")
         sfmt, names, over = struct_reads(reads)
         decode, env = tracepoint_decoder(ev, sfmt, names, over, any("raw" in e for e in exprs),
-                                         payload_need(fields), f"{_CORRUPT} for {ev.tp_format.full_name}: ")
+                                         payload_need(fields), _corrupt(ev.tp_format))
         env.update({"fn": fn, "NAME": name.encode(), "comms": self.session.comms, "num": self._num,
                     "lua": self.lua, "LuaError": self._lua_error, "rt": self, "CTX": self._ctx,
                     "BIG": _BIG, "ENC": self._encoded})
@@ -486,6 +497,11 @@ class _Context:
 
 
 _CORRUPT = "corrupt tracepoint data"
+
+
+def _corrupt(fmt: Any) -> str:
+    """The start of a corrupt record's fault, in the native core's words (python_rt)."""
+    return f"{_CORRUPT} for {fmt.system}__{fmt.name}: "
 
 
 def _b(text: str) -> bytes:

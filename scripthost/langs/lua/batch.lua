@@ -70,6 +70,7 @@ function M.run(n, slots, one_slot, pos, evs, one_ev)
   for i = 0, n - 1 do
     if sp then p = ptrs[sp[i]] end
     if ep then d = decoders[ep[i]] end
+    M.i = i  -- the event a decoder's error is about
     d(p + pp[i])
   end
 end
