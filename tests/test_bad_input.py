@@ -461,6 +461,21 @@ def test_a_callchain_past_its_sample_names_the_sample(mode: str, tmp_path: Path)
                 break
         pos += size
     bad = _set_u64(data, pos + chain_at, 1 << 40)
+    # the samples delivered before it: events go out in time order (FINISHED_ROUND's rule),
+    # so where the CPUs' buffers interleave that is not the file's order; perf, like us,
+    # stops at the sample it cannot read
+    from scripthost.engine.session import Consumer, Session
+
+    class Order(Consumer):
+        def __init__(self) -> None:
+            self.times: list[int] = []
+
+        def handler(self, ev):  # noqa: ANN001, ANN201
+            return lambda item: self.times.append(item[0])
+    order = Order()
+    Session(data).run(order)
+    ev = Evsel(0, data[attr:attr + int.from_bytes(data[attr + 4:attr + 8], "little")], [])
+    before = order.times.index(_u64(data, pos + ev.time_off))
     script = tmp_path / "pe.py"
     script.write_text("n = 0\ndef process_event(d):\n    global n\n    n += 1\ndef trace_end():\n    print('events', n)\n")
     for extra in ((), ("-s", str(script))):
@@ -470,4 +485,4 @@ def test_a_callchain_past_its_sample_names_the_sample(mode: str, tmp_path: Path)
             r = scripthost("trace", "-i", "-", *extra, input=bad, timeout=60)
         last = _one_line_error(r, "corrupt sample: fields run past its")
         assert last.endswith(f" at offset {pos:#x}"), (last, pos)
-        assert r.stdout.count(b"cpu-clock") == 9 if not extra else r.stdout.endswith(b"events 9\n")
+        assert r.stdout.count(b"cpu-clock") == before if not extra else r.stdout.endswith(b"events %d\n" % before)

@@ -311,6 +311,7 @@ class Session:
         self._batch: Optional[Callable[[list], Any]] = None
         self._next_tick = 0
         self._counted = (0, 0, 0)  # the framer's counters already in self.stats
+        self._delivery_fault = False
         self._set_layout()
         consumer.begin(self)
         self._batch = consumer.batch_handler(self)
@@ -332,7 +333,7 @@ class Session:
             except KeyboardInterrupt:
                 pass
             self._framer.clear()
-        if not self.stopped:
+        if not self.stopped and not self._delivery_fault:
             try:
                 self._flush()
             except StreamError as e:
@@ -503,7 +504,11 @@ class Session:
     def _settle(self) -> None:
         """Deliver what perf delivers at each FINISHED_ROUND read so far."""
         if self._framer.pending:
-            self._framer.settle(self._deliver)
+            try:
+                self._framer.settle(self._deliver)
+            except StreamError:
+                self._delivery_fault = True  # an event that cannot be read: later ones are not delivered
+                raise
 
     def _flush(self) -> None:
         """Deliver everything still queued (the end of the input)."""
