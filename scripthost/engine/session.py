@@ -309,6 +309,7 @@ class Session:
         self._batch: Optional[Callable[[list], Any]] = None
         self._next_tick = 0
         self._counted = (0, 0, 0)  # the framer's counters already in self.stats
+        self._delivery_fault = False
         self._set_layout()
         consumer.begin(self)
         self._batch = consumer.batch_handler(self)
@@ -327,8 +328,10 @@ class Session:
                 self._settle()  # what perf had delivered by now
             except KeyboardInterrupt:
                 pass
+            except StreamError as e:
+                error = e
             self._framer.clear()
-        if not self.stopped:
+        if not self.stopped and not self._delivery_fault:
             try:
                 self._flush()
             except StreamError as e:
@@ -422,8 +425,7 @@ class Session:
         t = ev.trailer_time_of(buf, pos + size) if ev is not None else 0
         item = (t, rtype, misc, buf[pos + 8:pos + size], None)
         if t == 0 or t == 0xFFFFFFFFFFFFFFFF:
-            self._settle()
-            self.deliver_record(item)
+            self._settle(record=item)
         else:
             self._framer.push(t, item)
 
@@ -487,14 +489,23 @@ class Session:
 
     # -- delivery --------------------------------------------------------------------
 
-    def _settle(self) -> None:
-        """Deliver what perf delivers at each FINISHED_ROUND read so far."""
-        if self._framer.pending:
-            self._framer.settle(self._deliver)
+    def _settle(self, final: bool = False, record: Optional[tuple] = None) -> None:
+        """Deliver what perf delivers at each FINISHED_ROUND read so far (``final``: all
+        that is queued, at the end of the input), then ``record``, a record delivered on
+        arrival.  A fault in a delivered event ends the deliveries (as perf's): all that
+        is still queued comes after it."""
+        try:
+            if final or self._framer.pending:
+                self._framer.settle(self._deliver, final)
+            if record is not None:
+                self.deliver_record(record)
+        except StreamError:
+            self._delivery_fault = True
+            raise
 
     def _flush(self) -> None:
         """Deliver everything still queued (the end of the input)."""
-        self._framer.settle(self._deliver, True)
+        self._settle(True)
 
     def _deliver(self, batch: list[tuple], one_evsel: bool = False) -> None:
         """Deliver a batch in time order (``one_evsel``: its items are all samples of one evsel)."""
