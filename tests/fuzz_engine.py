@@ -1,9 +1,11 @@
 """A mutation fuzzer of the engine: real recordings (tests/data/engine, made with the
-real perf) with bytes flipped, set, cut or sizes rewritten, each read twice in this
-process: by the default printer, and by handlers the native core calls itself (a plan
-for every tracepoint).  A mutant must either read through or stop with one of our
-one-line errors (ScripthostError); anything else, or output out of all proportion to
-the input, is a finding.
+real perf) with bytes flipped, set, cut or sizes rewritten, each read four times in
+this process: by the default printer, by handlers the native core calls itself (a
+plan for every tracepoint), and by the Python runtime twice (handlers by name; then
+trace_unhandled with perf_sample_dict and process_event, the script asking for
+perf_trace_context).  A mutant must either read through or stop with one of our
+one-line errors (ScripthostError); anything else, a script's handler called with what
+it cannot take, or output out of all proportion to the input, is a finding.
 
     python tests/fuzz_engine.py [--mutants N] [--seed S]     # prints the findings, exit 1 if any
 """
@@ -11,6 +13,7 @@ the input, is a finding.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import random
 import sys
@@ -23,11 +26,12 @@ try:
 except ImportError:
     sys.path.insert(0, str(ROOT))
 
+from scripthost.engine import machine  # noqa: E402
 from scripthost.engine.output import DefaultPrinter  # noqa: E402
 from scripthost.engine.session import Consumer, Session  # noqa: E402
 from scripthost.engine.source import record_fault  # noqa: E402
 from scripthost.errors import ScripthostError  # noqa: E402
-from scripthost.langs.python_rt import field_kinds  # noqa: E402
+from scripthost.langs.python_rt import PythonRuntime, field_kinds  # noqa: E402
 
 SEEDS = [ROOT / "tests" / "data" / "engine" / n for n in ("small.data", "small.pipe")]
 #: output beyond this many times the input's size is a renderer not bounded by its record
@@ -69,6 +73,40 @@ class _Planned(Consumer):
                 lay["time"][0], lay["cpu"][0], lay["raw_size"][0], field_kinds(ev.tp_format.fields))
 
 
+# Python scripts as the runtime runs them: handlers by name (the core calls them), and
+# trace_unhandled with perf_sample_dict and process_event, the script asking for
+# perf_trace_context (generated decoders, the sample dict): none of them ever raises
+_BY_NAME = ("def _count(*args):\n    pass\n"
+            "raw_syscalls__sys_enter = raw_syscalls__sys_exit = sched__sched_switch = sched__sched_wakeup = _count\n")
+_UNHANDLED = ("def trace_unhandled(event_name, context, fields, sample):\n    assert isinstance(sample, dict)\n"
+              "def process_event(sample):\n    assert isinstance(sample, dict)\n")
+
+
+def _once_per_process() -> None:
+    """The host's kernel symbols read and parsed once for every mutant, not once a session."""
+    read, parse, texts = machine.Machine._host_kallsyms, functools.lru_cache(maxsize=8)(machine.kallsyms_table), {}
+
+    def host_kallsyms(self: machine.Machine) -> bytes:
+        key = self.build_ids.get(machine.KERNEL_DSO, "")
+        if key not in texts:
+            texts[key] = read(self)
+        return texts[key]
+    machine.Machine._host_kallsyms = host_kallsyms  # type: ignore[method-assign]
+    machine.kallsyms_table = parse  # type: ignore[assignment]
+
+
+_once_per_process()
+
+
+def _python(source: str, uses_context: bool) -> PythonRuntime:
+    """A Python runtime over ``source`` without load(): this process's __main__ stays ours."""
+    rt = PythonRuntime("<fuzz>", [])
+    rt.globals = {"__name__": "__fuzz__"}
+    exec(source, rt.globals)
+    rt._uses_context = rt._uses_script_context = uses_context
+    return rt
+
+
 def mutate(data: bytes, rng: random.Random) -> bytes:
     b = bytearray(data)
     for _ in range(rng.choice((1, 1, 2, 4, 16))):
@@ -91,7 +129,8 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 
 def run_one(data: bytes) -> str | None:
     """None when the mutant is read as the contract says, else what went wrong."""
-    for make in (lambda: DefaultPrinter(_Limited(OUTPUT_BOUND * len(data) + 4096)), _Planned):
+    for make in (lambda: DefaultPrinter(_Limited(OUTPUT_BOUND * len(data) + 4096)), _Planned,
+                 lambda: _python(_BY_NAME, False), lambda: _python(_UNHANDLED, True)):
         consumer = make()
         try:
             Session(data).run(consumer)

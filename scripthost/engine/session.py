@@ -320,7 +320,8 @@ class Session:
             frames = getattr(consumer, "run_frames", None)
             self._framer.set_planner(self._route, arrays, consumer.publish_chunk if arrays else None,
                                      frames, getattr(consumer, "frame_limit", 1 << 17),
-                                     StreamError if frames else None, getattr(getattr(consumer, "out", None), "write", None))
+                                     StreamError if frames else None,
+                                     getattr(getattr(consumer, "out", None), "write", None))
         error: Optional[BaseException] = None
         try:
             self._read_loop()
@@ -332,6 +333,8 @@ class Session:
                 self._settle()  # what perf had delivered by now
             except KeyboardInterrupt:
                 pass
+            except StreamError as e:
+                error = e
             self._framer.clear()
         if not self.stopped and not self._delivery_fault:
             try:
@@ -436,8 +439,7 @@ class Session:
         t = ev.trailer_time_of(buf, pos + size) if ev is not None else 0
         item = (t, rtype, misc, buf[pos + 8:pos + size], None)
         if t == 0 or t == 0xFFFFFFFFFFFFFFFF:
-            self._settle()
-            self.deliver_record(item)
+            self._settle(record=item)
         else:
             self._framer.push(t, item)
 
@@ -501,18 +503,23 @@ class Session:
 
     # -- delivery --------------------------------------------------------------------
 
-    def _settle(self) -> None:
-        """Deliver what perf delivers at each FINISHED_ROUND read so far."""
-        if self._framer.pending:
-            try:
-                self._framer.settle(self._deliver)
-            except StreamError:
-                self._delivery_fault = True  # an event that cannot be read: later ones are not delivered
-                raise
+    def _settle(self, final: bool = False, record: Optional[tuple] = None) -> None:
+        """Deliver what perf delivers at each FINISHED_ROUND read so far (``final``: all
+        that is queued, at the end of the input), then ``record``, a record delivered on
+        arrival.  A fault in a delivered event ends the deliveries (as perf's): all that
+        is still queued comes after it."""
+        try:
+            if final or self._framer.pending:
+                self._framer.settle(self._deliver, final)
+            if record is not None:
+                self.deliver_record(record)
+        except StreamError:
+            self._delivery_fault = True
+            raise
 
     def _flush(self) -> None:
         """Deliver everything still queued (the end of the input)."""
-        self._framer.settle(self._deliver, True)
+        self._settle(True)
 
     def _deliver(self, batch: list[tuple], one_evsel: bool = False) -> None:
         """Deliver a batch in time order (``one_evsel``: its items are all samples of one evsel)."""
