@@ -33,7 +33,9 @@ from scripthost.engine.source import record_fault  # noqa: E402
 from scripthost.errors import ScripthostError  # noqa: E402
 from scripthost.langs.python_rt import PythonRuntime, field_kinds  # noqa: E402
 
-SEEDS = [ROOT / "tests" / "data" / "engine" / n for n in ("small.data", "small.pipe")]
+#: perf 6.1's recordings: tracepoints (see test_engine_input.py), and cpu-clock -g of a
+#: python process busy for 30 ms (`perf record -g -e cpu-clock -c 200000`, file and pipe)
+SEEDS = [ROOT / "tests" / "data" / "engine" / n for n in ("small.data", "small.pipe", "chains.data", "chains.pipe")]
 #: output beyond this many times the input's size is a renderer not bounded by its record
 OUTPUT_BOUND = 64
 
@@ -83,8 +85,10 @@ _UNHANDLED = ("def trace_unhandled(event_name, context, fields, sample):\n    as
 
 
 def _once_per_process() -> None:
-    """The host's kernel symbols read and parsed once for every mutant, not once a session."""
+    """The host's kernel symbols and its binaries' read and parsed once for every mutant,
+    not once a session."""
     read, parse, texts = machine.Machine._host_kallsyms, functools.lru_cache(maxsize=8)(machine.kallsyms_table), {}
+    machine.elf_table = functools.lru_cache(maxsize=64)(machine.elf_table)  # type: ignore[assignment]
 
     def host_kallsyms(self: machine.Machine) -> bytes:
         key = self.build_ids.get(machine.KERNEL_DSO, "")

@@ -476,3 +476,20 @@ def test_a_callchain_past_its_sample_names_the_sample(mode: str, tmp_path: Path)
     whole = scripthost("trace", *args, input=stdin, timeout=60)
     ours = scripthost("trace", "-i", "-", input=bad, timeout=60)
     assert whole.returncode == 0 and whole.stdout.startswith(ours.stdout)
+
+
+@can_record
+def test_perfs_format_warnings_for_the_kernels_own_formats(tmp_path: Path) -> None:
+    """The kernel's formats perf 6.1 cannot use (a function it does not know) get its
+    warnings, in its words and order, as it reads them (4 of 2,323 formats here)."""
+    events = ["ipi:ipi_send_cpumask", "jbd2:jbd2_checkpoint_stats", "jbd2:jbd2_run_stats", "ras:mc_event"]
+    have = [e for e in events if Path("/sys/kernel/tracing/events", *e.split(":")).is_dir()]
+    if not have:
+        pytest.skip("none of these tracepoints here")
+    path = tmp_path / "w.data"
+    rec = perf("record", "-q", *[a for e in have for a in ("-e", e)], "-a", "-o", str(path), "--", "sleep", "0.1")
+    assert rec.returncode == 0, rec.stderr
+    theirs, ours = perf("script", "-i", str(path)), scripthost("trace", "-i", str(path), timeout=60)
+    warnings = [ln for ln in theirs.stderr.decode().splitlines() if ln.startswith(("libtraceevent", "  ["))]
+    assert ours.returncode == 0 and ours.stdout == theirs.stdout
+    assert ours.stderr.decode().splitlines() == warnings and len(warnings) == len(have) + 1

@@ -14,6 +14,7 @@ from scripthost.engine.session import Consumer, Session
 __all__ = ["DefaultPrinter"]
 
 _STACKS_KEPT = 1 << 16  # stack texts kept, at most
+_COMMS_KEPT = 1 << 16  # padded comms kept, at most
 # the sample fields a callchain line shows, by their names in Evsel.fixed_layout
 _LEAD_FIELDS = {"pid": "pid", "tid": "tid", "time": "t", "cpu": "cpu", "period": "period"}
 
@@ -51,7 +52,7 @@ class _Padded(dict):
     def __missing__(self, comm: str) -> str:
         n = len(comm.encode("utf-8", "surrogateescape"))
         text = " " * (16 - n) + comm if n < 16 else comm
-        if len(self) > _STACKS_KEPT:
+        if len(self) > _COMMS_KEPT:
             self.clear()
         self[comm] = text
         return text
