@@ -340,8 +340,10 @@ def test_a_tracing_data_size_past_the_stream_is_read_as_it_comes(tmp_path: Path)
 def _killed_recording(tmp_path: Path) -> Path:
     """`perf record` killed with SIGKILL while recording: its header keeps data size 0."""
     out = tmp_path / "killed.data"
+    # the command outlives the wait, so perf is killed while recording even on a quiet
+    # machine whose events take the whole wait to fill 64 KiB
     rec = subprocess.Popen(["perf", "record", "-q", "-e", "sched:sched_switch", "-a", "-o", str(out), "--",
-                            "sleep", "5"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            "sleep", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while (not out.exists() or out.stat().st_size < 1 << 16) and time.monotonic() < deadline:
         time.sleep(0.1)
