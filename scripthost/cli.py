@@ -20,6 +20,7 @@ import sys
 from typing import TYPE_CHECKING, Optional
 
 from scripthost.errors import ScripthostError, UsageError
+from scripthost.trace_options import parse_trace_args
 from scripthost.outfault import (OutputFault, StdoutBrokenPipe, StdoutWriteError, abandon_stdout,
                                  die_of_sigpipe, fault_of, hold_std_fds, install_stdout, stdout_writer)
 
@@ -29,24 +30,6 @@ if TYPE_CHECKING:
     from scripthost.engine.session import Session
     from scripthost.langs.base import Runtime
 
-TRACE_USAGE = """\
-usage: scripthost trace [-i FILE] [-s SCRIPT [ARGS...]] [--header-only] [--ns]
-       scripthost trace -l
-       scripthost trace -g python|perl|lua [-i FILE]
-       scripthost trace NAME [ARGS...] [-- COMMAND...]      (live)
-       scripthost trace record NAME [ARGS...] / report NAME [ARGS...]
-
-  -i, --input FILE   recording to read (perf.data or a pipe-mode stream; '-' = stdin)
-  -s, --script FILE  script to run ([lang:]FILE, found as given or among the installed
-                     scripts; `-s lang` lists the languages); the first argument after
-                     it that is not an option, and all after that, go to the script
-  -l, --list         list available scripts
-  -g, --gen-script L write a skeleton script (python, perl or lua) for the recording
-      --header-only  print the recording's header as perf does
-      --ns           nanosecond timestamps in the default output
-  -h, --help         this text
-"""
-
 #: the default output writes one line per event: a large buffer
 DEFAULT_OUTPUT_BUFFER = 1 << 16
 
@@ -54,64 +37,6 @@ MAIN_USAGE = """\
 usage: scripthost trace ...     run trace scripts (see `scripthost trace -h`)
        scripthost record ...    record kernel events (see `scripthost record -h`)
 """
-
-
-def _parse_trace_args(argv: list[str]) -> dict:
-    opts: dict = {"input": None, "script": None, "script_args": [], "list": False,
-                  "header_only": False, "ns": False, "gen": None, "name": None, "args": [],
-                  "half": None}
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-
-        def value() -> str:
-            nonlocal i
-            if "=" in a and a.startswith("--"):
-                return a.split("=", 1)[1]
-            if len(a) > 2 and not a.startswith("--"):
-                return a[2:]
-            i += 1
-            if i >= len(argv):
-                raise UsageError(f"option {a} needs a value\n{TRACE_USAGE}")
-            return argv[i]
-        if a in ("-h", "--help"):
-            sys.stdout.write(TRACE_USAGE)
-            raise SystemExit(0)
-        elif a.startswith("-i") or a.startswith("--input"):
-            opts["input"] = value()
-        elif a.startswith("-s") or a.startswith("--script"):
-            opts["script"] = value()  # options may follow it, as with perf
-        elif a in ("-l", "--list"):
-            opts["list"] = True
-        elif a == "--header-only":
-            opts["header_only"] = True
-        elif a == "--ns":
-            opts["ns"] = True
-        elif a.startswith("-g") or a.startswith("--gen-script"):
-            opts["gen"] = value()
-        elif a == "--" and opts["script"] is not None:
-            opts["script_args"] = argv[i + 1:]  # perf's end of options: not passed on
-            return opts
-        elif a == "--":
-            opts["args"] = argv[i:]
-            return opts
-        elif a.startswith("-") and a != "-":
-            hint = "; a script's own options go after its first other argument or after `--`" \
-                if opts["script"] is not None else ""
-            raise UsageError(f"unknown option {a} (`scripthost trace -h` lists them){hint}")
-        elif opts["script"] is not None:
-            opts["script_args"] = argv[i:]  # the first non-option and all after it, `--` too
-            return opts
-        else:
-            words = ("record", "report")
-            if opts["name"] is None and opts["half"] is None and len(a) >= 3 and any(w.startswith(a) for w in words):
-                opts["half"] = "record" if "record".startswith(a) else "report"
-            else:
-                opts["name"] = a
-                opts["args"] = argv[i + 1:]
-                return opts
-        i += 1
-    return opts
 
 
 def run_script_session(session: "Session", runtime: "Runtime", script: str) -> int:
@@ -158,24 +83,24 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
 
 
 def trace_main(argv: list[str]) -> int:
-    opts = _parse_trace_args(argv)
-    if opts["script"] == "lang":
+    opts = parse_trace_args(argv)
+    if opts.script == "lang":
         from scripthost.langs.specs import print_languages
         return print_languages(sys.stderr)
-    if opts["list"]:
+    if opts.list:
         from scripthost.library import print_listing
         return print_listing(sys.stdout)
-    if opts["header_only"]:
+    if opts.header_only:
         from scripthost.engine.header_print import print_header_of
-        return print_header_of(opts["input"] or _default_input(), sys.stdout)
-    if opts["gen"]:
+        return print_header_of(opts.input or _default_input(), sys.stdout)
+    if opts.gen_script:
         from scripthost.langs.generate import generate_script
-        return generate_script(opts["gen"], opts["input"] or _default_input())
-    if opts["half"] is not None or opts["name"] is not None:
+        return generate_script(opts.gen_script, opts.input or _default_input())
+    if opts.half is not None or opts.name is not None:
         from scripthost.live import live_main
-        return live_main(opts["half"], opts["name"], opts["args"], input_path=opts["input"])
-    return run_recording(opts["input"] or _default_input(), opts["script"], opts["script_args"],
-                         ns=opts["ns"])
+        return live_main(opts.half, opts.name, opts.args, input_path=opts.input)
+    return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
+                         ns=opts.ns)
 
 
 def _default_input() -> str:
