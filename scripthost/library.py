@@ -17,11 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, TextIO
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python < 3.11
-    import tomli as tomllib  # type: ignore[no-redef]
-
 from scripthost.errors import ScripthostError
 from scripthost.langs.base import own_exec_path
 from scripthost.langs.specs import Language, language_named
@@ -81,6 +76,10 @@ class Script:
 
 
 def _load_manifest(toml: Path, origin: str) -> Optional[Script]:
+    try:  # imported here: only a listing or a name lookup reads manifests
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
     try:
         data = tomllib.loads(toml.read_text())
     except (OSError, tomllib.TOMLDecodeError) as e:

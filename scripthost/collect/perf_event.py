@@ -7,7 +7,6 @@ import ctypes
 import errno
 import mmap
 import os
-import platform
 import struct
 
 from scripthost.engine.layouts import ATTR, ATTR_SIZE_VER7
@@ -62,9 +61,9 @@ def permission_hint() -> str:
 
 def perf_event_open(attr: bytes, pid: int, cpu: int, group_fd: int = -1,
                     flags: int = FLAG_FD_CLOEXEC) -> int:
-    nr = _SYSCALL_NR.get(platform.machine())
+    nr = _SYSCALL_NR.get(os.uname().machine)
     if nr is None:
-        raise ScripthostError(f"perf_event_open: unsupported architecture {platform.machine()}")
+        raise ScripthostError(f"perf_event_open: unsupported architecture {os.uname().machine}")
     buf = ctypes.create_string_buffer(attr, len(attr))
     fd = _libc.syscall(nr, buf, ctypes.c_int(pid), ctypes.c_int(cpu), ctypes.c_int(group_fd),
                        ctypes.c_ulong(flags))

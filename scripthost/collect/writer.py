@@ -5,7 +5,6 @@ that already exist, then the ring buffers' records with FINISHED_ROUND marks."""
 from __future__ import annotations
 
 import os
-import platform
 import socket
 import struct
 from typing import BinaryIO, Iterable, Optional
@@ -78,7 +77,7 @@ class StreamWriter:
             Feature.HOSTNAME: str64(socket.gethostname()),
             Feature.OSRELEASE: str64(uts.release),
             Feature.VERSION: str64("scripthost"),
-            Feature.ARCH: str64(platform.machine()),
+            Feature.ARCH: str64(os.uname().machine),
             Feature.NRCPUS: struct.pack("<II", ncpu, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else ncpu),
             Feature.TOTAL_MEM: struct.pack("<Q", mem),
             Feature.CMDLINE: struct.pack("<I", len(cmdline)) + b"".join(str64(a) for a in cmdline),

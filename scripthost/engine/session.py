@@ -18,6 +18,7 @@ sort of them all; otherwise the rounds are replayed one by one.
 from __future__ import annotations
 
 import gc
+import os
 import struct
 import sys
 from bisect import bisect_right
@@ -269,8 +270,7 @@ class Session:
         raw = self.features.get(Feature.ARCH)
         if raw and len(raw) > 4:
             return raw[4:].split(b"\0", 1)[0].decode("ascii", "replace")
-        import platform
-        return platform.machine()
+        return os.uname().machine
 
     def _locate_id(self) -> int:
         """Byte offset (from the record start) of the id that picks a sample's evsel, or -1."""

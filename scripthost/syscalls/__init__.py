@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform
+import os
 
 from scripthost.syscalls.tables import TABLES
 
@@ -14,7 +14,7 @@ _ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "generic", "arm64"
 
 def table_for(arch: str | None = None) -> dict[int, str]:
     """The number -> name table for ``arch`` (uname -m spelling); empty if unknown."""
-    return TABLES.get(_ALIASES.get(arch or platform.machine(), ""), {})
+    return TABLES.get(_ALIASES.get(arch or os.uname().machine, ""), {})
 
 
 def syscall_name(nr: int, arch: str | None = None) -> str:

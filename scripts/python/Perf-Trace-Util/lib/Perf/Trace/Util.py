@@ -8,7 +8,6 @@ scripthost's own tables for the architecture the recording was made on
 
 import errno
 import os
-import platform
 
 __all__ = ["FUTEX_WAIT", "FUTEX_WAKE", "FUTEX_PRIVATE_FLAG", "FUTEX_CLOCK_REALTIME",
            "FUTEX_CMD_MASK", "NSECS_PER_SEC", "avg", "nsecs", "nsecs_secs", "nsecs_nsecs",
@@ -67,7 +66,7 @@ def syscall_name(id):
     """The syscall's name on the recording's architecture, or str(id)."""
     if _table_for is None:
         return str(id)
-    arch = os.environ.get("SCRIPTHOST_ARCH") or platform.machine()
+    arch = os.environ.get("SCRIPTHOST_ARCH") or os.uname().machine
     return _table_for(arch).get(id, str(id))
 
 
