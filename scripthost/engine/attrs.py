@@ -15,7 +15,8 @@ import struct
 from typing import Any, Callable, NoReturn, Optional
 
 from scripthost.engine.layouts import (
-    ATTR, ATTR_SIZE_VER7, AttrFlag, PERF_TYPE_TRACEPOINT, ReadFormat, SampleType, U16, U32, U64,
+    ATTR, ATTR_SIZE_VER7, AttrFlag, PERF_TYPE_TRACEPOINT, ReadFormat, SAMPLE_FIXED_FIELDS,
+    SAMPLE_ID_TRAILER, SampleType, U16, U32, U64,
 )
 from scripthost.engine.source import record_fault
 from scripthost.errors import StreamError
@@ -88,6 +89,12 @@ class _ChainStructs(dict):
         return f
 
 
+#: the generated parser's local names for the fixed fields it reads but does not return
+_PARSER_VARS = {"identifier": "_ident", "addr": "_addr", "id": "_id", "stream_id": "_sid", "res": "_res"}
+#: sample_fields' names where they are not the table's (perf calls IDENTIFIER "id" too)
+_DICT_NAMES = {"identifier": "id"}
+
+
 def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
     """Generate the hot-path decoder for one sample_type.
 
@@ -120,15 +127,8 @@ def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
             names.extend(vars_)
             have.update(vars_)
 
-    add(SampleType.IDENTIFIER, "Q", "_ident")
-    add(SampleType.IP, "Q", "ip")
-    add(SampleType.TID, "ii", "pid", "tid")
-    add(SampleType.TIME, "Q", "time")
-    add(SampleType.ADDR, "Q", "_addr")
-    add(SampleType.ID, "Q", "_id")
-    add(SampleType.STREAM_ID, "Q", "_sid")
-    add(SampleType.CPU, "II", "cpu", "_res")
-    add(SampleType.PERIOD, "Q", "period")
+    for bit, name, code in SAMPLE_FIXED_FIELDS:
+        add(bit, code, _PARSER_VARS.get(name, name))
     if st & SampleType.READ:
         rsize = _read_format_size(evsel.read_format)
         if rsize is not None:
@@ -204,12 +204,7 @@ class Evsel:
         st = self.sample_type
         off = 8
         layout: dict[str, tuple[int, str]] = {}
-        for bit, name, code in ((SampleType.IDENTIFIER, "identifier", "Q"), (SampleType.IP, "ip", "Q"),
-                                (SampleType.TID, "pid", "i"), (SampleType.TID, "tid", "i"),
-                                (SampleType.TIME, "time", "Q"), (SampleType.ADDR, "addr", "Q"),
-                                (SampleType.ID, "id", "Q"), (SampleType.STREAM_ID, "stream_id", "Q"),
-                                (SampleType.CPU, "cpu", "I"), (SampleType.CPU, "res", "I"),
-                                (SampleType.PERIOD, "period", "Q")):
+        for bit, name, code in SAMPLE_FIXED_FIELDS:
             if st & bit:
                 layout[name] = (off, code)
                 off += struct.calcsize(code)
@@ -292,12 +287,7 @@ class Evsel:
     def _trailer_layout(self) -> None:
         """Where TIME sits in the sample_id_all trailer, counted back from the record end."""
         st = self.sample_type
-        slots = []
-        for bit, tag in ((SampleType.TID, "tid"), (SampleType.TIME, "time"), (SampleType.ID, "id"),
-                         (SampleType.STREAM_ID, "sid"), (SampleType.CPU, "cpu"),
-                         (SampleType.IDENTIFIER, "ident")):
-            if st & bit:
-                slots.append(tag)
+        slots = [tag for bit, tag in SAMPLE_ID_TRAILER if st & bit]
         n = len(slots) if self.sample_id_all else 0
         self.trailer_time = (n - slots.index("time")) * 8 if n and "time" in slots else 0
 
@@ -319,24 +309,11 @@ class Evsel:
             p += struct.calcsize("<" + fmt)
             return v
 
-        if st & SampleType.IDENTIFIER:
-            out["id"], = take("Q")
-        if st & SampleType.IP:
-            out["ip"], = take("Q")
-        if st & SampleType.TID:
-            out["pid"], out["tid"] = take("ii")
-        if st & SampleType.TIME:
-            out["time"], = take("Q")
-        if st & SampleType.ADDR:
-            out["addr"], = take("Q")
-        if st & SampleType.ID:
-            out["id"], = take("Q")
-        if st & SampleType.STREAM_ID:
-            out["stream_id"], = take("Q")
-        if st & SampleType.CPU:
-            out["cpu"], _ = take("II")
-        if st & SampleType.PERIOD:
-            out["period"], = take("Q")
+        for bit, name, code in SAMPLE_FIXED_FIELDS:
+            if st & bit:
+                value, = take(code)
+                if name != "res":
+                    out[_DICT_NAMES.get(name, name)] = value
         if st & SampleType.READ:
             rf = self.read_format
             values = []

@@ -11,7 +11,7 @@ import struct
 
 __all__ = [
     "PERF_MAGIC", "PIPE_HEADER", "FILE_HEADER", "EVENT_HEADER", "ATTR", "ATTR_SIZE_VER7",
-    "RecordType", "SampleType", "ReadFormat", "AttrFlag", "Feature", "HEADER_LAST_FEATURE",
+    "RecordType", "SampleType", "SAMPLE_FIXED_FIELDS", "SAMPLE_ID_TRAILER", "ReadFormat", "AttrFlag", "Feature", "HEADER_LAST_FEATURE",
     "RECORD_NAMES", "U32", "U64", "U16", "STR64_LEN",
 ]
 
@@ -122,6 +122,25 @@ class SampleType:
     DATA_PAGE_SIZE = 1 << 22
     CODE_PAGE_SIZE = 1 << 23
     WEIGHT_STRUCT = 1 << 24
+
+
+#: A SAMPLE record's leading fixed-size fields, in their on-disk order: (sample_type bit,
+#: name, struct code). Everything that reads a sample's head takes its offsets from here.
+SAMPLE_FIXED_FIELDS: tuple[tuple[int, str, str], ...] = (
+    (SampleType.IDENTIFIER, "identifier", "Q"), (SampleType.IP, "ip", "Q"),
+    (SampleType.TID, "pid", "i"), (SampleType.TID, "tid", "i"),
+    (SampleType.TIME, "time", "Q"), (SampleType.ADDR, "addr", "Q"),
+    (SampleType.ID, "id", "Q"), (SampleType.STREAM_ID, "stream_id", "Q"),
+    (SampleType.CPU, "cpu", "I"), (SampleType.CPU, "res", "I"),
+    (SampleType.PERIOD, "period", "Q"),
+)
+
+#: The sample_id_all trailer of a non-sample record, in its on-disk order (u64 slots).
+SAMPLE_ID_TRAILER: tuple[tuple[int, str], ...] = (
+    (SampleType.TID, "tid"), (SampleType.TIME, "time"), (SampleType.ID, "id"),
+    (SampleType.STREAM_ID, "stream_id"), (SampleType.CPU, "cpu"),
+    (SampleType.IDENTIFIER, "identifier"),
+)
 
 
 class ReadFormat:

@@ -275,21 +275,13 @@ class Session:
     def _locate_id(self) -> int:
         """Byte offset (from the record start) of the id that picks a sample's evsel, or -1."""
         if self._id_pos is None:
-            from scripthost.engine.layouts import SampleType as ST
-            if not self.evsels:
-                self._id_pos = -1
+            layout = self.evsels[0].fixed_layout if self.evsels else {}
+            if "identifier" in layout:
+                self._id_pos = layout["identifier"][0]
+            elif "id" in layout and len(self.evsels) > 1:
+                self._id_pos = layout["id"][0]
             else:
-                st = self.evsels[0].sample_type
-                if st & ST.IDENTIFIER:
-                    self._id_pos = 8
-                elif st & ST.ID and len(self.evsels) > 1:
-                    pos = 8
-                    for bit in (ST.IP, ST.TID, ST.TIME, ST.ADDR):
-                        if st & bit:
-                            pos += 8
-                    self._id_pos = pos
-                else:
-                    self._id_pos = -1
+                self._id_pos = -1
         return self._id_pos
 
     # -- the main loop ---------------------------------------------------------------
