@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PERF_EXEC, can_record, needs_perf, perf, scripthost
+from conftest import PERF_EXEC, can_record, needs_perf, needs_perl, perf, scripthost
 
 DATA = Path(__file__).parent / "data" / "engine" / "chains.data"  # cpu-clock -g, IP|TID|TIME|CALLCHAIN
 PERF_RECORD_SAMPLE = 9
@@ -115,6 +115,26 @@ def test_bogus_context_in_stackcollapse_on_a_fresh_recording(tmp_path: Path) -> 
     p, s = both("-i", str(bad), "-s", str(stackcollapse))
     assert s == p
     p, s = both("-i", str(bad))
+    assert s == p
+
+# perf's Perl engine hands tracepoint handlers the callchain; this prints its length
+PERL_CHAIN_SCRIPT = """\
+sub raw_syscalls::sys_enter { my ($n, $ctx, $cpu, $s, $ns, $pid, $comm, $cc) = @_; print scalar(@$cc), "\\n"; }
+"""
+
+
+@can_record
+@needs_perl
+def test_bogus_context_in_perl_callchain(tmp_path: Path) -> None:
+    rec = tmp_path / "rec.data"
+    r = perf("record", "-q", "-g", "-e", "raw_syscalls:sys_enter", "-o", str(rec), "--", "true")
+    assert r.returncode == 0, r.stderr.decode()
+    bad = tmp_path / "bad.data"
+    n = with_bogus_context(rec, bad)
+    script = tmp_path / "chain.pl"
+    script.write_text(PERL_CHAIN_SCRIPT)
+    p, s = both("-i", str(bad), "-s", str(script))
+    assert p.splitlines()[n] == b"0"
     assert s == p
 
 
