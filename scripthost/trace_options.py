@@ -44,6 +44,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("gen-script", "g", "LANG", "write a skeleton script (python, perl or lua) for the recording"),
     Option("header-only", None, None, "print the recording's header as perf does"),
     Option("ns", None, None, "nanosecond timestamps in the default output"),
+    Option("hide-call-graph", "G", None, "when printing symbols do not display call chain"),
     Option("help", "h", None, "this text"),
 )
 

@@ -304,8 +304,10 @@ class Machine:
         return loc
 
     def callchain(self, pid: int, cpumode: int, chain: tuple) -> tuple[Location, ...]:
-        """The callchain's entries resolved, context markers left out.  The same
-        stacks come back again and again: each is resolved once per generation."""
+        """The callchain's entries resolved, context markers left out; a chain
+        holding an unknown context value is corrupt and, as perf 6.1 does, comes
+        back empty.  The same stacks come back again and again: each is resolved
+        once per generation."""
         if self._chains_of != self.generation or len(self._chains) > _CHAINS_KEPT:
             self._chains.clear()
             self._chains_of = self.generation
@@ -315,7 +317,10 @@ class Machine:
             out = []
             for ip in chain:
                 if ip >= _CONTEXT_MAX:
-                    cpumode = _CONTEXT_MODE.get(ip, cpumode)
+                    cpumode = _CONTEXT_MODE.get(ip, -1)
+                    if cpumode < 0:
+                        out.clear()
+                        break
                     continue
                 out.append(self.resolve(pid, cpumode, ip))
             locs = self._chains[key] = tuple(out)

@@ -75,9 +75,10 @@ def _where(loc: Any) -> str:
 class DefaultPrinter(Consumer):
     """Prints every sample like `perf script` with no options."""
 
-    def __init__(self, out: TextIO, *, nanoseconds: bool = False) -> None:
+    def __init__(self, out: TextIO, *, nanoseconds: bool = False, hide_call_graph: bool = False) -> None:
         self.out = out
         self.ns = nanoseconds
+        self.hide_call_graph = hide_call_graph  # -G: lines as if no callchain was recorded
         # perf prints "%5lu.%09llu" with --ns, else the "%12s" of "secs.usecs", which is
         # "%5d.%06d" for any non-negative time; the fraction is t % 10**9 // _time_div
         self._time_fmt = "%5d.%09d" if nanoseconds else "%5d.%06d"
@@ -117,6 +118,8 @@ class DefaultPrinter(Consumer):
         tracepoint's comes with or after one with callchains, the symbol alone ("sym")."""
         s = self.session
         assert s is not None
+        if self.hide_call_graph:
+            return None
         chains = False
         for e in s.evsels:
             chains = chains or bool(e.sample_type & SampleType.CALLCHAIN)
@@ -218,7 +221,7 @@ class DefaultPrinter(Consumer):
         symbol on the same line or the callchain, one frame a line.  Generated per
         event, with only the columns its samples have."""
         st = ev.sample_type
-        chain = bool(st & SampleType.CALLCHAIN)
+        chain = bool(st & SampleType.CALLCHAIN) and not self.hide_call_graph
         # with a lead, the stack is keyed by its bytes and the sample is never
         # unpacked into a tuple: a recurring stack costs one slice and one lookup
         lead = _chain_lead(ev) if chain else None

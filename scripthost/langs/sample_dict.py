@@ -34,8 +34,8 @@ class SampleDicts:
         # the fields below beyond the parsed tuple's (their defaults when not sampled)
         f = ev.sample_fields(smp[S_BUF], smp[S_POS]) if ev.sample_type & _DICT_EXTRAS else {}
         sample = {
-            # perf 6.1 passes pid signed and tid as its u32 (-1 arrives as 4294967295)
-            "pid": smp[S_PID], "tid": smp[S_TID] & 0xFFFFFFFF, "cpu": smp[S_CPU] & 0xFFFFFFFF, "ip": smp[S_IP],
+            # perf 6.1 passes pid and tid as their u32s (-1 arrives as 4294967295)
+            "pid": smp[S_PID] & 0xFFFFFFFF, "tid": smp[S_TID] & 0xFFFFFFFF, "cpu": smp[S_CPU] & 0xFFFFFFFF, "ip": smp[S_IP],
             "time": smp[S_TIME], "period": smp[S_PERIOD], "phys_addr": f.get("phys_addr", 0),
             "addr": f.get("addr", 0), "values": f.get("values") or [(0, 0, 0)],
             "weight": f.get("weight", 0), "transaction": f.get("transaction", 0),
