@@ -34,9 +34,17 @@ if TYPE_CHECKING:
 DEFAULT_OUTPUT_BUFFER = 1 << 16
 
 MAIN_USAGE = """\
-usage: scripthost trace ...     run trace scripts (see `scripthost trace -h`)
+usage: scripthost [--version] [--help] COMMAND [ARGS]
+
+       scripthost trace ...     run trace scripts (see `scripthost trace -h`)
+       scripthost script ...    the same as `scripthost trace` (perf's name for it)
        scripthost record ...    record kernel events (see `scripthost record -h`)
+       scripthost help [COMMAND]    this text, or COMMAND's
+       scripthost version       print the version
 """
+
+#: commands by every name they answer to: `script` is perf's name for `trace`
+_COMMANDS = {"trace": "trace", "script": "trace", "record": "record"}
 
 
 def run_script_session(session: "Session", runtime: "Runtime", script: str) -> int:
@@ -138,16 +146,22 @@ def _flush_stdout() -> None:
 
 
 def _dispatch(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help"):
+    if not argv or argv[0] in ("-h", "--help") or argv == ["help"]:
         sys.stdout.write(MAIN_USAGE)
         return 0 if argv else 129
     cmd, rest = argv[0], argv[1:]
+    if cmd in ("--version", "version"):
+        from scripthost.version import print_version
+        return print_version(sys.stdout)
+    if cmd == "help":
+        cmd, rest = rest[0], ["--help"]
+    if cmd not in _COMMANDS:
+        raise UsageError(f"unknown command {cmd!r}\n{MAIN_USAGE}")
+    cmd = _COMMANDS[cmd]
     if cmd == "trace":
         return _exit_like(trace_main(rest))
-    if cmd == "record":
-        from scripthost.collect.record import record_main
-        return _exit_like(record_main(rest))
-    raise UsageError(f"unknown command {cmd!r}\n{MAIN_USAGE}")
+    from scripthost.collect.record import record_main
+    return _exit_like(record_main(rest))
 
 
 def main(argv: Optional[list[str]] = None) -> int:
