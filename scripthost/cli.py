@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from scripthost.errors import ScripthostError, UsageError
 from scripthost.trace_options import parse_trace_args
@@ -68,7 +68,7 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
 
 
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
-                  ns: bool = False) -> int:
+                  ns: bool = False, clock: Optional[Callable[[int], int]] = None) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything."""
     from scripthost.engine.session import Session
     if script is not None:
@@ -83,7 +83,7 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
     from scripthost.engine.output import DefaultPrinter
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
-        Session(inp).run(DefaultPrinter(out, nanoseconds=ns))
+        Session(inp).run(DefaultPrinter(out, nanoseconds=ns, clock=clock))
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
         raise OutputFault(e) from None
@@ -107,8 +107,12 @@ def trace_main(argv: list[str]) -> int:
     if opts.half is not None or opts.name is not None:
         from scripthost.live import live_main
         return live_main(opts.half, opts.name, opts.args, input_path=opts.input)
+    if opts.reltime and opts.deltatime:
+        raise UsageError("--reltime and --deltatime cannot be used together: give one of them",
+                         exit_code=255)
+    from scripthost.engine.timestamps import relative_clock
     return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
-                         ns=opts.ns)
+                         ns=opts.ns, clock=relative_clock(opts.reltime, opts.deltatime))
 
 
 def _default_input() -> str:

@@ -44,6 +44,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("gen-script", "g", "LANG", "write a skeleton script (python, perl or lua) for the recording"),
     Option("header-only", None, None, "print the recording's header as perf does"),
     Option("ns", None, None, "nanosecond timestamps in the default output"),
+    Option("reltime", None, None, "timestamps relative to the first sample's"),
+    Option("deltatime", None, None, "timestamps relative to the previous sample's"),
     Option("help", "h", None, "this text"),
     Option("version", None, None, "print scripthost's version and the perf version it follows"),
 )
