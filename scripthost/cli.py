@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from scripthost.errors import ScripthostError, UsageError
 from scripthost.trace_options import parse_trace_args
@@ -34,9 +34,17 @@ if TYPE_CHECKING:
 DEFAULT_OUTPUT_BUFFER = 1 << 16
 
 MAIN_USAGE = """\
-usage: scripthost trace ...     run trace scripts (see `scripthost trace -h`)
+usage: scripthost [--version] [--help] COMMAND [ARGS]
+
+       scripthost trace ...     run trace scripts (see `scripthost trace -h`)
+       scripthost script ...    the same as `scripthost trace` (perf's name for it)
        scripthost record ...    record kernel events (see `scripthost record -h`)
+       scripthost help [COMMAND]    this text, or COMMAND's
+       scripthost version       print the version
 """
+
+#: commands by every name they answer to: `script` is perf's name for `trace`
+_COMMANDS = {"trace": "trace", "script": "trace", "record": "record"}
 
 
 def run_script_session(session: "Session", runtime: "Runtime", script: str) -> int:
@@ -60,7 +68,8 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
 
 
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
-                  ns: bool = False, hide_call_graph: bool = False) -> int:
+                  ns: bool = False, hide_call_graph: bool = False,
+                  clock: Optional[Callable[[int], int]] = None) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything."""
     from scripthost.engine.session import Session
     if script is not None:
@@ -75,7 +84,8 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
     from scripthost.engine.output import DefaultPrinter
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
-        Session(inp).run(DefaultPrinter(out, nanoseconds=ns, hide_call_graph=hide_call_graph))
+        Session(inp).run(DefaultPrinter(out, nanoseconds=ns, hide_call_graph=hide_call_graph,
+                                        clock=clock))
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
         raise OutputFault(e) from None
@@ -99,8 +109,13 @@ def trace_main(argv: list[str]) -> int:
     if opts.half is not None or opts.name is not None:
         from scripthost.live import live_main
         return live_main(opts.half, opts.name, opts.args, input_path=opts.input)
+    if opts.reltime and opts.deltatime:
+        raise UsageError("--reltime and --deltatime cannot be used together: give one of them",
+                         exit_code=255)
+    from scripthost.engine.timestamps import relative_clock
     return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
-                         ns=opts.ns, hide_call_graph=opts.hide_call_graph)
+                         ns=opts.ns, hide_call_graph=opts.hide_call_graph,
+                         clock=relative_clock(opts.reltime, opts.deltatime))
 
 
 def _default_input() -> str:
@@ -138,16 +153,22 @@ def _flush_stdout() -> None:
 
 
 def _dispatch(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help"):
+    if not argv or argv[0] in ("-h", "--help") or argv == ["help"]:
         sys.stdout.write(MAIN_USAGE)
         return 0 if argv else 129
     cmd, rest = argv[0], argv[1:]
+    if cmd in ("--version", "version"):
+        from scripthost.version import print_version
+        return print_version(sys.stdout)
+    if cmd == "help":
+        cmd, rest = rest[0], ["--help"]
+    if cmd not in _COMMANDS:
+        raise UsageError(f"unknown command {cmd!r}\n{MAIN_USAGE}")
+    cmd = _COMMANDS[cmd]
     if cmd == "trace":
         return _exit_like(trace_main(rest))
-    if cmd == "record":
-        from scripthost.collect.record import record_main
-        return _exit_like(record_main(rest))
-    raise UsageError(f"unknown command {cmd!r}\n{MAIN_USAGE}")
+    from scripthost.collect.record import record_main
+    return _exit_like(record_main(rest))
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -45,7 +45,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("header-only", None, None, "print the recording's header as perf does"),
     Option("ns", None, None, "nanosecond timestamps in the default output"),
     Option("hide-call-graph", "G", None, "when printing symbols do not display call chain"),
+    Option("reltime", None, None, "timestamps relative to the first sample's"),
+    Option("deltatime", None, None, "timestamps relative to the previous sample's"),
     Option("help", "h", None, "this text"),
+    Option("version", None, None, "print scripthost's version and the perf version it follows"),
 )
 
 _BY_LONG = {o.long: o for o in OPTIONS}
@@ -166,5 +169,9 @@ def parse_trace_args(argv: list[str]) -> TraceOptions:
             import sys
             sys.stdout.write(usage_text())
             raise SystemExit(0)
+        if opts.values.get("version"):
+            import sys
+            from scripthost.version import print_version
+            raise SystemExit(print_version(sys.stdout))
         i += 1
     return opts

@@ -188,6 +188,9 @@ def parse_record_args(argv: list[str]) -> RecordOptions:
             if a in ("-h", "--help"):
                 sys.stdout.write(__doc__ or "")
                 raise SystemExit(0)
+            if a == "--version":
+                from scripthost.version import print_version
+                raise SystemExit(print_version(sys.stdout))
             if a in ("-e", "--event"):
                 o.events.extend(split_events(value()))
             elif a.startswith("-e") and len(a) > 2:

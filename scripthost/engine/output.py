@@ -75,10 +75,14 @@ def _where(loc: Any) -> str:
 class DefaultPrinter(Consumer):
     """Prints every sample like `perf script` with no options."""
 
-    def __init__(self, out: TextIO, *, nanoseconds: bool = False, hide_call_graph: bool = False) -> None:
+    def __init__(self, out: TextIO, *, nanoseconds: bool = False, hide_call_graph: bool = False,
+                 clock: Optional[Callable[[int], int]] = None) -> None:
         self.out = out
         self.ns = nanoseconds
         self.hide_call_graph = hide_call_graph  # -G: lines as if no callchain was recorded
+        # --reltime/--deltatime (see timestamps.py): every line goes through the general
+        # handlers, which pass each time through it
+        self._clock = clock
         # perf prints "%5lu.%09llu" with --ns, else the "%12s" of "secs.usecs", which is
         # "%5d.%06d" for any non-negative time; the fraction is t % 10**9 // _time_div
         self._time_fmt = "%5d.%09d" if nanoseconds else "%5d.%06d"
@@ -157,12 +161,12 @@ class DefaultPrinter(Consumer):
             return self._sample_handler(ev, name)
         render = self._renderer(ev)
         ips = self._tracepoint_ips()
-        fused = self._fused(ev, name) if ips is None else None
+        fused = self._fused(ev, name) if ips is None and self._clock is None else None
         if fused is not None:
             return fused
         fast = ev.fixed_struct(["size", "tid", "time", "cpu", "raw_size"])
         div = self._time_div
-        if fast is not None and ips is None:
+        if fast is not None and ips is None and self._clock is None:
             raw_off = ev.fixed_layout["raw"][0]
             line = self._line_head(name) + "%s\n"
             lead = ev.lead_reader()
@@ -187,6 +191,7 @@ class DefaultPrinter(Consumer):
         when = self._time_fmt + ": "
         stack_text = self._stack_text
         resolve = self.session.machine.resolve
+        clock = self._clock
 
         def h_general(item: tuple) -> None:
             buf = item[2]
@@ -201,7 +206,7 @@ class DefaultPrinter(Consumer):
             if cpu_col:
                 parts.append("[%03d] " % smp[1])
             if time_col:
-                t = smp[0]
+                t = smp[0] if clock is None else clock(smp[0])
                 parts.append(when % (t // 1000000000, t % 1000000000 // div))
             parts.append("%s: %s" % (name, render(smp[6] or b"")))
             cpumode = buf[item[1] + 4] & 7
@@ -257,6 +262,8 @@ class DefaultPrinter(Consumer):
                     "    t = smp[0]"]
             if chain:
                 body.append("    key = (smp[2], buf[pos + 4] & 7, smp[7])")
+        if st & SampleType.TIME and self._clock is not None:
+            body.append("    t = clock(t)")
         body += _comm_source(not chain)
         if chain:
             body += ["    text = stacks.get(key)",
@@ -271,7 +278,7 @@ class DefaultPrinter(Consumer):
         env = {"parse": ev.parse, "comms": self.session.comms, "machine": m, "resolve": m.resolve,
                "stacks": self._stacks, "stacks_of": self._stacks_of, "stack_text": self._stack_text,
                "where": _where, "write": self.out.write, "HEAD": head, "LEAD": lead, "struct": struct,
-               "padded": self._padded}
+               "padded": self._padded, "clock": self._clock}
         return compile_handler(body, env, f"<sample line {name}>")
 
     def _line_head(self, name: str, comm: str = "%s") -> str:
@@ -284,7 +291,8 @@ class DefaultPrinter(Consumer):
         the columns and of fields read at fixed offsets (see `_core.Framer.set_planner`);
         the line's Python handler takes the events it cannot make."""
         s = self.session
-        if not ev.is_tracepoint or ev.tp_format is None or s is None or self._tracepoint_ips() is not None:
+        if (not ev.is_tracepoint or ev.tp_format is None or s is None or self._tracepoint_ips() is not None
+                or self._clock is not None):
             return None
         lay = ev.fixed_layout
         if not all(k in lay for k in ("tid", "time", "cpu", "raw_size")):

@@ -39,6 +39,9 @@ class Recording:
     header_size: int = 0
 
 
+#: the fix named by every "this is not a recording" error
+_GIVE_A_RECORDING = "give the output of `perf record` or `scripthost record`"
+
 def _need(src: ChunkSource, n: int, what: str) -> bytes:
     data = src.read_exact(n)
     if data is None:
@@ -53,14 +56,17 @@ def open_recording(inp: Input) -> Recording:
     if not src.fill(16):
         if len(src.buf) == 0:
             raise EmptyInput()
-        raise StreamError("truncated input: perf header cut short", len(src.buf))
+        raise StreamError(f"incompatible file format: {len(src.buf)} bytes, shorter than a perf header "
+                          f"({_GIVE_A_RECORDING})", len(src.buf),
+                          exit_code=255)
     magic, size = PIPE_HEADER.unpack_from(src.buf, 0)
     if magic == _SWAPPED_MAGIC:
         raise StreamError("big-endian perf data is not supported", 0)
     if magic != PERF_MAGIC:
         raise StreamError(
-            f"not a perf recording: bad magic {magic!r} (expected {PERF_MAGIC!r}; "
-            "give the output of `perf record` or `scripthost record`)", 0)
+            f"incompatible file format: not a perf recording, bad magic {magic!r} (expected "
+            f"{PERF_MAGIC!r}; {_GIVE_A_RECORDING})", 0,
+            exit_code=255)
     if size == PIPE_HEADER.size:
         src.pos = 16
         return Recording(src, pipe=True)

@@ -80,11 +80,11 @@ def open_input(inp: Input) -> tuple[object, str, bool]:
         except FileNotFoundError:
             raise ScripthostError(
                 f"cannot open {path}: no such file (record one with `scripthost record` "
-                "or `perf record`)") from None
+                "or `perf record`)", exit_code=255) from None
         except PermissionError:
-            raise ScripthostError(f"cannot open {path}: permission denied (run as its owner or root)") from None
+            raise ScripthostError(f"cannot open {path}: permission denied (run as its owner or root)", exit_code=255) from None
         except IsADirectoryError:
-            raise ScripthostError(f"cannot open {path}: it is a directory, give a perf.data file") from None
+            raise ScripthostError(f"cannot open {path}: it is a directory, give a perf.data file", exit_code=255) from None
         try:
             seekable = os.path.isfile(path) and f.seekable()
         except OSError:
