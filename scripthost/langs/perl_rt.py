@@ -45,12 +45,15 @@ _U32 = struct.Struct("<I").unpack_from
 _EVENT = struct.Struct("<HIQiI")  # id, cpu, time, tid (signed: perf shows tid -1 as ":-1"), raw length
 # frame kinds 0 and 1, samples without a fixed layout: _EVENT, the raw data and (kind 1)
 # the callchain; kinds 2 and 3 add the record and its perf_sample for process_event.
-# The bridge's template and the places of cpu, time, tid, raw, callchain, record and
-# perf_sample (0: none) among the values it gives (the id is first)
-_PACKED = ("S< L< Q< l< L</a", 5, (1, 2, 3, 4, 0, 0, 0))
-_PACKED_CALLCHAIN = ("S< L< Q< l< L</a L</a", 6, (1, 2, 3, 4, 5, 0, 0))
-_GENERIC = ("S< L< Q< l< L</a L</a L</a", 7, (1, 2, 3, 4, 0, 5, 6))
-_GENERIC_CALLCHAIN = ("S< L< Q< l< L</a L</a L</a L</a", 8, (1, 2, 3, 4, 5, 6, 7))
+# The bridge's template and the places of cpu, time, tid, raw, callchain, record,
+# perf_sample and common_pid (0: none) among the values it gives (the id is first)
+_PACKED = ("S< L< Q< l< L</a", 5, (1, 2, 3, 4, 0, 0, 0, 0))
+_PACKED_CALLCHAIN = ("S< L< Q< l< L</a L</a", 6, (1, 2, 3, 4, 5, 0, 0, 0))
+_GENERIC = ("S< L< Q< l< L</a L</a L</a", 7, (1, 2, 3, 4, 0, 5, 6, 0))
+_GENERIC_CALLCHAIN = ("S< L< Q< l< L</a L</a L</a L</a", 8, (1, 2, 3, 4, 5, 6, 7, 0))
+# a sliced sample's RAW data, common_pid (RAW offset 4) read first: skip the RAW size and
+# 4 bytes, read it, step back 12 to the size (the core checks RAW holds >= 8 bytes)
+_RAW_WITH_PID = "x8 l< X12 L</a"
 _KINDS = (_PACKED, _PACKED_CALLCHAIN, _GENERIC, _GENERIC_CALLCHAIN)
 _CC_IP = struct.Struct("<QB")
 _CC_SYM = struct.Struct("<QQB")
@@ -306,15 +309,15 @@ class PerlRuntime(Runtime):
             return
         start = lay["tid"][0]
         gaps, at = [], start
-        for name, code in (("tid", "l<"), ("time", "Q<"), ("cpu", "L<"), ("raw_size", "L</a")):
+        for name, code in (("tid", "l<"), ("time", "Q<"), ("cpu", "L<"), ("raw_size", _RAW_WITH_PID)):
             off = lay[name][0]
             gaps.append(f"x{off - at} {code}" if off > at else code)
-            at = off + (4 if code != "Q<" else 8)
+            at = off + (8 if code == "Q<" else 4)
         template = "S< " + " ".join(gaps)
         kind = self._kinds.get(template)
         if kind is None:
             kind = self._kinds[template] = len(self._kinds)
-            self._control(_kind_record(kind, template, 5, (3, 2, 1, 4, 0, 0, 0)))
+            self._control(_kind_record(kind, template, 6, (3, 2, 1, 5, 0, 0, 0, 4)))
         self._slices[ev] = (kind, pid, start, lay["raw_size"][0])
 
     def _walk(self, fmt: Any, name: str, buf: bytearray) -> None:
@@ -375,8 +378,8 @@ def _generic_args(smp: tuple, item: tuple) -> bytes:
 
 def _kind_record(kind: int, template: str, stride: int, at: tuple) -> bytes:
     """'K': frame ``kind`` holds events laid out as ``template`` (after the event id);
-    ``at``: the places of cpu, time, tid, raw, callchain, record and perf_sample
-    (0: none) among the ``stride`` values it gives."""
+    ``at``: the places of cpu, time, tid, raw, callchain, record, perf_sample and
+    common_pid (0: none) among the ``stride`` values it gives."""
     return b"K" + bytes((kind,)) + _s(template) + bytes((stride, *at))
 
 

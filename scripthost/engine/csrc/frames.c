@@ -24,6 +24,11 @@ int frames_add(FramesOut *f, int kind, uint16_t ident, const unsigned char *rec,
     }
     memcpy(&rs, rec + raw_size_off, 4);
     size_t end = (size_t)raw_size_off + 4 + rs;
+    if (rs < FRAMES_MIN_RAW) {
+        PyErr_Format(f->error, "corrupt sample: %u bytes of RAW data, fewer than a tracepoint's "
+                     "%d-byte common fields", rs, FRAMES_MIN_RAW);
+        return -1;
+    }
     if (end > size) {
         PyErr_Format(f->error, "corrupt sample: %u bytes of RAW data in a %zu-byte sample", rs, size);
         return -1;

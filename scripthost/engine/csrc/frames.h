@@ -6,6 +6,10 @@
 
 #include "core.h"
 
+/* a tracepoint's RAW data starts with its common fields (type, flags, preempt_count,
+ * pid): the bridge reads common_pid at RAW offset 4 straight out of the frame */
+#define FRAMES_MIN_RAW 8
+
 typedef struct {
     PyObject *sink;     /* sink(kind, payload): one frame's events, as bytes */
     PyObject *error;    /* raised for a sample whose RAW data runs past it */

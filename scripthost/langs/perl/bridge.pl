@@ -9,7 +9,8 @@
 #       d=data_loc string, r=rel_loc string, z=zero), offset, size, signed
 #       and the offsets of common_preempt_count / common_flags / common_lock_depth (-1: none)
 #   'K' u8 frame kind, unpack template of one event, u8 stride, and the places of
-#       cpu, time, tid, raw, callchain, record and perf_sample (0: none) among the
+#       cpu, time, tid, raw, callchain, record, perf_sample and common_pid (0: none,
+#       read from the raw data) among the
 #       stride values the template gives (id is first); a callchain is u16 entries,
 #       each u64 ip, u8 has (1: sym: u64 start, u64 end, u8 binding, name; 2: dso name)
 #   'A' u16 id, attr, u16 size of perf's struct perf_sample, u8 raw data sampled: the
@@ -80,6 +81,9 @@ my $unhandled = defined &main::trace_unhandled ? \&main::trace_unhandled : undef
 # (its place in the frame being run), so nothing is set per event for them.
 $Perf::Trace::Context::templates = \@context_of;
 
+# common_pid in a tracepoint's raw data, for frame kinds that do not carry it
+my $pid_template = 'x4 l<';
+
 sub call_main {
     my $sub = shift;
     no strict 'refs';
@@ -123,10 +127,9 @@ sub define_event {
         set_branch($id) if defined $attr_of[$id];
         return $pos;
     }
-    # This event type's branch of the frame loop: unpacks of the raw data give
-    # common_pid and every field; __data_loc strings need one more each.
+    # This event type's branch of the frame loop: one unpack of the raw data gives
+    # every field (common_pid: PID); __data_loc strings need one more each.
     my (@tmpl, @post);
-    push @tmpl, 'x4 l<';
     my $at = 0;    # the fields' own unpack: relative skips where fields follow in order (cheaper than @offset)
     my $i = 0;
     for my $f (@fields) {
@@ -152,13 +155,13 @@ sub define_event {
     }
     $context_of[$id] = [map { $_ >= 0 ? "\@$_ C" : '' } ($pc_off, $flags_off, $lock_off)];
     # pid and the fields go straight into the argument list, not through copies.
-    # CPU, TIME, TID, RAW, CALLCHAIN stand for the event's values in the frame: each
+    # CPU, TIME, TID, PID, RAW, CALLCHAIN stand for the event's values in the frame: each
     # frame kind's loop names them (frame_loops).
-    my $values = "unpack('@tmpl[1..$#tmpl]', RAW)";
+    my $values = "unpack('@tmpl', RAW)";
     $values = "do { my \@v = $values; @post \@v }" if @post;
     $handler_branch{$id} = "my \$t = TIME; my \$tid = TID; "
         . "\$handler[$id]->(\$name_of[$id], \$i, CPU, \$t / 1000000000, \$t % 1000000000, "
-        . "unpack('$tmpl[0]', RAW), \$comm_of{\$tid} // \":\$tid\", CALLCHAIN, $values);";
+        . "PID, \$comm_of{\$tid} // \":\$tid\", CALLCHAIN, $values);";
     set_branch($id);
     return $pos;
 }
@@ -205,7 +208,8 @@ sub frame_loops {
         my ($template, $stride, %at) = @{$kinds[$k]};
         my $cases = join("\n    els", map {
             my $code = $frame_branch{$_};
-            $code =~ s/\b(CPU|TIME|TID|RAW|EVENT|SAMPLE)\b/\$f[\$i + $at{$1}]/g;
+            $code =~ s/\bPID\b/unpack('$pid_template', RAW)/g if !$at{PID};
+            $code =~ s/\b(CPU|TIME|TID|PID|RAW|EVENT|SAMPLE)\b/\$f[\$i + $at{$1}]/g;
             $code =~ s/\bCALLCHAIN\b/$at{CALLCHAIN} ? "callchain_of(\$f[\$i + $at{CALLCHAIN}])" : '[]'/e;
             "if (\$id == $_) { $code }"
         } sort { $a <=> $b } keys %frame_branch);
@@ -239,10 +243,10 @@ while (1) {
         } elsif ($type eq 'D') {
             $pos = define_event($buf, $pos);
         } elsif ($type eq 'K') {
-            my ($k, $template, $stride, @at) = unpack("\@$pos C S</a C C7", $buf);
-            $pos += 1 + 2 + length($template) + 1 + 7;
+            my ($k, $template, $stride, @at) = unpack("\@$pos C S</a C C8", $buf);
+            $pos += 1 + 2 + length($template) + 1 + 8;
             $kinds[$k] = [$template, $stride, CPU => $at[0], TIME => $at[1], TID => $at[2], RAW => $at[3],
-                          CALLCHAIN => $at[4], EVENT => $at[5], SAMPLE => $at[6]];
+                          CALLCHAIN => $at[4], EVENT => $at[5], SAMPLE => $at[6], PID => $at[7]];
             frame_loops();
         } elsif ($type eq 'A') {
             my ($id, $attr, $size, $raw) = unpack("\@$pos S< S</a S< C", $buf);
