@@ -60,9 +60,15 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
 
 
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
-                  ns: bool = False) -> int:
+                  ns: bool = False, filters: Optional["SampleFilter"] = None) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything."""
     from scripthost.engine.session import Session
+
+    def Session(inp: object, _open=Session) -> "Session":  # noqa: N802 - the filtered session
+        session = _open(inp)
+        if filters is not None:
+            session.set_filter(filters)
+        return session
     if script is not None:
         from scripthost.langs.base import runtime_for
         from scripthost.langs.specs import resolve_script
@@ -99,8 +105,10 @@ def trace_main(argv: list[str]) -> int:
     if opts.half is not None or opts.name is not None:
         from scripthost.live import live_main
         return live_main(opts.half, opts.name, opts.args, input_path=opts.input)
+    from scripthost.engine.filters import parse_filters
+    filters = parse_filters(time=opts.time, cpu=opts.cpu, pid=opts.pid, tid=opts.tid)
     return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
-                         ns=opts.ns)
+                         ns=opts.ns, filters=filters)
 
 
 def _default_input() -> str:

@@ -44,6 +44,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("gen-script", "g", "LANG", "write a skeleton script (python, perl or lua) for the recording"),
     Option("header-only", None, None, "print the recording's header as perf does"),
     Option("ns", None, None, "nanosecond timestamps in the default output"),
+    Option("pid", None, "PID[,PID...]", "only samples of these process ids"),
+    Option("tid", None, "TID[,TID...]", "only samples of these thread ids"),
+    Option("cpu", "C", "CPU", "only samples on these cpus: a list of cpus and ranges (0-1,3)"),
+    Option("time", None, "RANGES", "only samples in these time ranges: start,stop (either side open, "
+           "several space-separated), or percentages of the sample span (10%-20%, 10%/2, 10%/1,10%/3)"),
     Option("help", "h", None, "this text"),
 )
 

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from scripthost.engine._core import Framer
 from scripthost.engine.attrs import S_CALLCHAIN, S_PID, Evsel
+from scripthost.engine.filters import SampleFilter, check_cpus
 from scripthost.engine.machine import Location, Machine
 from scripthost.engine.layouts import (
     EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
@@ -362,10 +363,21 @@ class Session:
         """Ask the read loop to end (drops what is still queued, like perf on SIGINT)."""
         self.stopped = True
 
+    def set_filter(self, flt: "SampleFilter") -> None:
+        """Keep only the samples ``flt`` accepts (perf script's --time/-C/--pid/--tid);
+        percentages are of the span between the header's first and last sample times."""
+        first = last = 0
+        if Feature.SAMPLE_TIME in self.features and len(self.features[Feature.SAMPLE_TIME]) >= 16:
+            first, last = struct.unpack_from("<QQ", self.features[Feature.SAMPLE_TIME])
+        if flt.cpus and Feature.NRCPUS in self.features and len(self.features[Feature.NRCPUS]) >= 8:
+            check_cpus(flt.cpus, struct.unpack_from("<II", self.features[Feature.NRCPUS])[1])
+        self._framer.set_filter(flt.ranges(first, last), flt.cpus, flt.pids, flt.tids)
+
     def _set_layout(self) -> None:
         """Tell the framer where each evsel's samples hold their id and time."""
         self._framer.set_layout(self._locate_id(),
-                                [(ev, ev.time_off, ev.min_size) for ev in self.evsels],
+                                [(ev, ev.time_off, ev.min_size, ev.pid_off, ev.cpu_off)
+                                 for ev in self.evsels],
                                 [(i, ev.index) for i, ev in self.id2evsel.items()])
 
     def _read_loop(self) -> None:
