@@ -16,6 +16,8 @@ NSEC = 10**9
 #: perf's exit status for a --time it cannot parse (-EINVAL as an exit code)
 TIME_ERROR_STATUS = 234
 CPU_ERROR_STATUS = 255
+NO_SAMPLE_TIME = ("HINT: no first/last sample time found in perf data.\n"
+                  "Please use latest perf binary to execute 'perf record'")
 _SECONDS = re.compile(r"(\d+)(?:\.(\d{1,9}))?\Z")
 _PCT = r"(\d+(?:\.\d+)?)%"
 _SLICE = re.compile(_PCT + r"/(\d+)\Z")
