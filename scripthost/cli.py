@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from scripthost.errors import ScripthostError, UsageError
 from scripthost.trace_options import parse_trace_args
@@ -28,6 +28,7 @@ __all__ = ["main", "trace_main", "run_recording", "run_script_session"]
 
 if TYPE_CHECKING:
     from scripthost.engine.session import Session
+    from scripthost.engine.filters import SampleFilter
     from scripthost.langs.base import Runtime
 
 #: the default output writes one line per event: a large buffer
@@ -67,11 +68,19 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
     return 0
 
 
-def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
-                  ns: bool = False, hide_call_graph: bool = False,
-                  clock: Optional[Callable[[int], int]] = None) -> int:
-    """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything."""
+def _open_session(inp: object, filters: Optional["SampleFilter"]) -> "Session":
     from scripthost.engine.session import Session
+    session = Session(inp)
+    if filters is not None:
+        session.set_filter(filters)
+    return session
+
+
+def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
+                  filters: Optional["SampleFilter"] = None, **printer_options: Any) -> int:
+    """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything.
+    ``filters`` choose the samples scripts and the default output see (perf filters first);
+    ``printer_options`` are DefaultPrinter's keywords (nanoseconds, clock, ...)."""
     if script is not None:
         from scripthost.langs.base import runtime_for
         from scripthost.langs.specs import resolve_script
@@ -80,12 +89,11 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         runtime = runtime_for(path, script_args, lang.key)
         with runtime:
             runtime.load()
-            return run_script_session(Session(inp), runtime, script)
+            return run_script_session(_open_session(inp, filters), runtime, script)
     from scripthost.engine.output import DefaultPrinter
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
-        Session(inp).run(DefaultPrinter(out, nanoseconds=ns, hide_call_graph=hide_call_graph,
-                                        clock=clock))
+        _open_session(inp, filters).run(DefaultPrinter(out, **printer_options))
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
         raise OutputFault(e) from None
@@ -112,9 +120,12 @@ def trace_main(argv: list[str]) -> int:
     if opts.reltime and opts.deltatime:
         raise UsageError("--reltime and --deltatime cannot be used together: give one of them",
                          exit_code=255)
+    from scripthost.engine.filters import parse_filters
     from scripthost.engine.timestamps import relative_clock
+    filters = parse_filters(time=opts.time, cpu=opts.cpu, pid=opts.pid, tid=opts.tid)
     return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
-                         ns=opts.ns, hide_call_graph=opts.hide_call_graph,
+                         filters=filters, nanoseconds=opts.ns,
+                         hide_call_graph=opts.hide_call_graph,
                          clock=relative_clock(opts.reltime, opts.deltatime))
 
 

@@ -47,6 +47,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("hide-call-graph", "G", None, "when printing symbols do not display call chain"),
     Option("reltime", None, None, "timestamps relative to the first sample's"),
     Option("deltatime", None, None, "timestamps relative to the previous sample's"),
+    Option("pid", None, "PID[,PID...]", "only samples of these process ids"),
+    Option("tid", None, "TID[,TID...]", "only samples of these thread ids"),
+    Option("cpu", "C", "CPU", "only samples on these cpus: a list of cpus and ranges (0-1,3)"),
+    Option("time", None, "RANGES", "only samples in these time ranges: start,stop (either side open, "
+           "several space-separated), or percentages of the sample span (10%-20%, 10%/2, 10%/1,10%/3)"),
     Option("help", "h", None, "this text"),
     Option("version", None, None, "print scripthost's version and the perf version it follows"),
 )

@@ -173,7 +173,7 @@ class Evsel:
     __slots__ = ("index", "attr", "attr_bytes", "ids", "name", "type", "config",
                  "sample_type", "read_format", "flags", "sample_id_all", "tp_format",
                  "parse", "trailer_time",
-                 "time_off", "min_size", "fixed_layout", "fixed_end", "__weakref__")
+                 "time_off", "pid_off", "cpu_off", "min_size", "fixed_layout", "fixed_end", "__weakref__")
 
     def __init__(self, index: int, attr_bytes: bytes, ids: list[int], at: Optional[int] = None) -> None:
         self.index = index
@@ -195,7 +195,8 @@ class Evsel:
     def _fixed_layout(self) -> None:
         """Offsets of the leading sample fields, for decoders that skip the tuple.
 
-        ``time_off`` is TIME's offset from the record start (0 if not sampled);
+        ``time_off`` is TIME's offset from the record start (0 if not sampled), likewise
+        ``pid_off`` (TID's pid, its tid 4 bytes on) and ``cpu_off``;
         ``fixed_end`` is where the fixed-size fields end: READ's offset, else CALLCHAIN's.
         ``fixed_layout`` maps each field before any variable-length one to its
         (offset, struct code); RAW's payload offset appears as "raw" when only
@@ -209,6 +210,8 @@ class Evsel:
                 layout[name] = (off, code)
                 off += struct.calcsize(code)
         self.time_off = layout["time"][0] if "time" in layout else 0
+        self.pid_off = layout["pid"][0] if "pid" in layout else 0  # the tid follows it
+        self.cpu_off = layout["cpu"][0] if "cpu" in layout else 0
         self.min_size = max(self.time_off + 8, off)
         variable = False
         self.fixed_end = off

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from scripthost.engine._core import Framer
 from scripthost.engine.attrs import S_CALLCHAIN, S_PID, Evsel
+from scripthost.engine.filters import CPU_ERROR_STATUS, NO_SAMPLE_TIME, TIME_ERROR_STATUS, SampleFilter, check_cpus
 from scripthost.engine.machine import Location, Machine
 from scripthost.engine.layouts import (
     EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
@@ -35,7 +36,7 @@ from scripthost.engine.layouts import (
 from scripthost.engine.read_groups import ReadSplitter, reads_counters
 from scripthost.engine.reader import Recording, open_recording
 from scripthost.engine.source import Input
-from scripthost.errors import StreamError
+from scripthost.errors import ScripthostError, StreamError
 
 __all__ = ["Consumer", "Session", "SessionStats"]
 
@@ -354,10 +355,31 @@ class Session:
         """Ask the read loop to end (drops what is still queued, like perf on SIGINT)."""
         self.stopped = True
 
+    def set_filter(self, flt: "SampleFilter") -> None:
+        """Keep only the samples ``flt`` accepts (perf script's --time/-C/--pid/--tid);
+        percentages are of the span between the header's first and last sample times.
+        perf checks both against the file's header before reading: a pipe has none yet."""
+        header = {} if self.pipe else self.features
+        span = header.get(Feature.SAMPLE_TIME, b"")
+        if flt.fractions and len(span) < 16:
+            raise ScripthostError(NO_SAMPLE_TIME, exit_code=TIME_ERROR_STATUS)
+        first, last = struct.unpack_from("<QQ", span) if len(span) >= 16 else (0, 0)
+        if flt.cpus:
+            firsts = {}
+            for ev in self.evsels:
+                firsts.setdefault(ev.type, ev)
+            if any(not ev.cpu_off for ev in firsts.values()):
+                raise ScripthostError("File does not contain CPU events. Remove -C option to proceed.",
+                                      exit_code=CPU_ERROR_STATUS)
+            nrcpus = header.get(Feature.NRCPUS, b"")
+            check_cpus(flt.cpus, struct.unpack_from("<II", nrcpus)[1] if len(nrcpus) >= 8 else 0)
+        self._framer.set_filter(flt.ranges(first, last), flt.cpus, flt.pids, flt.tids)
+
     def _set_layout(self) -> None:
         """Tell the framer where each evsel's samples hold their id and time."""
         self._framer.set_layout(self._locate_id(),
-                                [(ev, ev.time_off, ev.min_size) for ev in self.evsels],
+                                [(ev, ev.time_off, ev.min_size, ev.pid_off, ev.cpu_off)
+                                 for ev in self.evsels],
                                 [(i, ev.index) for i, ev in self.id2evsel.items()])
 
     def _read_loop(self) -> None:

@@ -37,7 +37,20 @@ typedef struct {
     PyObject *obj;     /* the Python Evsel */
     uint32_t time_off; /* 0: no TIME */
     uint32_t min_size;
+    uint32_t pid_off;  /* 0: no TID (the tid follows the pid) */
+    uint32_t cpu_off;  /* 0: no CPU */
 } EvselInfo;
+
+/* which samples the framer keeps (perf script's --time/--cpu/--pid/--tid), as data:
+ * each part is off when its count is 0 */
+typedef struct {
+    uint64_t *times;   /* sorted [start, end] pairs, end 0 = open */
+    size_t ntimes;
+    uint8_t *cpus;     /* cpus[c] != 0: cpu c kept */
+    size_t ncpus;
+    int32_t *pids, *tids;  /* sorted */
+    size_t npids, ntids;
+} SampleFilter;
 
 /* the queue in time order: q[head..sorted) sorted, q[sorted..n) in arrival order */
 typedef struct {

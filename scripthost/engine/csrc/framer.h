@@ -35,6 +35,8 @@ typedef struct {
     IdMap ids;
     EvselInfo *evs;
     Py_ssize_t nevs;
+    SampleFilter filter;
+    int filtering;              /* any part of filter on */
     int id_pos;                 /* offset of the id that picks a sample's evsel, or -1 */
     uint32_t sample_record, round_record;
     unsigned long long records, samples, unknown_ids;
@@ -48,6 +50,9 @@ typedef struct {
     LinesOut lines;
 } Framer;
 
+int filter_accepts(const SampleFilter *f, const EvselInfo *e, const unsigned char *r);
+void filter_free(SampleFilter *f);
+PyObject *Framer_set_filter(Framer *self, PyObject *args);
 FrameStatus frame_chunk(Framer *f, PyObject *chunk, Py_ssize_t *ppos, Py_ssize_t end);
 
 #endif

@@ -55,6 +55,7 @@ static void Framer_dealloc(Framer *self)
     Py_XDECREF(self->planner);
     queue_free(&self->qu);
     idmap_free(&self->ids);
+    filter_free(&self->filter);
     free_evsels(self);
     PyMem_Free(self->out);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -84,15 +85,18 @@ static PyObject *Framer_set_layout(Framer *self, PyObject *args)
     Py_ssize_t got = 0;
     for (; got < n; got++) {
         PyObject *obj;
-        unsigned int time_off, min_size;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(evseq, got), "OII", &obj, &time_off, &min_size))
+        unsigned int time_off, min_size, pid_off, cpu_off;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(evseq, got), "OIIII", &obj, &time_off, &min_size,
+                              &pid_off, &cpu_off))
             goto fail;
-        if (time_off && (min_size < 8 || time_off > min_size - 8)) {
-            PyErr_SetString(PyExc_ValueError, "an evsel's time lies past its smallest sample");
+        if ((time_off && (min_size < 8 || time_off > min_size - 8))
+            || (pid_off && (min_size < 8 || pid_off > min_size - 8))
+            || (cpu_off && (min_size < 4 || cpu_off > min_size - 4))) {
+            PyErr_SetString(PyExc_ValueError, "an evsel's time, tid or cpu lies past its smallest sample");
             goto fail;
         }
         Py_INCREF(obj);
-        evs[got] = (EvselInfo){obj, time_off, min_size};
+        evs[got] = (EvselInfo){obj, time_off, min_size, pid_off, cpu_off};
     }
     Py_DECREF(evseq);
     IdMap map = {0};
@@ -488,6 +492,9 @@ static PyObject *Framer_out_of_order(Framer *self, void *unused)
 
 static PyMethodDef Framer_methods[] = {
     {"set_layout", (PyCFunction)Framer_set_layout, METH_VARARGS, set_layout_doc},
+    {"set_filter", (PyCFunction)Framer_set_filter, METH_VARARGS,
+     "set_filter(times, cpus, pids, tids): keep only the samples in one of the (start, end)\n"
+     "time pairs (end 0: open), on one of the cpus, of one of the pids and tids; empty: no test"},
     {"frame", (PyCFunction)Framer_frame, METH_VARARGS, frame_doc},
     {"push", (PyCFunction)Framer_push, METH_VARARGS, push_doc},
     {"settle", (PyCFunction)(void (*)(void))Framer_settle, METH_VARARGS | METH_KEYWORDS, settle_doc},

@@ -1,0 +1,150 @@
+"""perf script's sample filters (--time, -C/--cpu, --pid, --tid): their parsing, in
+perf 6.1's words and exit statuses, and the data the native framer applies to each
+sample before it is queued (side-band records are never filtered, as with perf)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from scripthost.errors import ScripthostError
+
+__all__ = ["SampleFilter", "check_cpus", "parse_filters"]
+
+NSEC = 10**9
+#: perf's exit status for a --time it cannot parse (-EINVAL as an exit code)
+TIME_ERROR_STATUS = 234
+CPU_ERROR_STATUS = 255
+NO_SAMPLE_TIME = ("HINT: no first/last sample time found in perf data.\n"
+                  "Please use latest perf binary to execute 'perf record'")
+_SECONDS = re.compile(r"(\d+)(?:\.(\d{1,9}))?\Z")
+_PCT = r"(\d+(?:\.\d+)?)%"
+_SLICE = re.compile(_PCT + r"/(\d+)\Z")
+_SPAN = re.compile(_PCT + "-" + _PCT + r"\Z")
+_LONE = re.compile(_PCT + r"\Z")
+
+
+@dataclass
+class SampleFilter:
+    """What to keep: time ranges in ns (absolute, end 0 = open) or as fractions of the
+    sample span (resolved against the recording's first and last sample), cpus, pids, tids."""
+
+    times: list[tuple[int, int]] = field(default_factory=list)
+    fractions: list[tuple[float, float]] = field(default_factory=list)
+    cpus: list[int] = field(default_factory=list)
+    pids: list[int] = field(default_factory=list)
+    tids: list[int] = field(default_factory=list)
+
+    def ranges(self, first: int, last: int) -> list[tuple[int, int]]:
+        """The time ranges in ns, fractions taken of [first, last]."""
+        span = last - first
+        return self.times + [(first + int(span * a), first + int(span * b)) for a, b in self.fractions]
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.times or self.fractions or self.cpus or self.pids or self.tids)
+
+
+class DropAll(ScripthostError):
+    """perf's answer to a pid/tid list it cannot read: the message, no events, status 0."""
+
+    exit_code = 0
+
+
+def _time_error() -> ScripthostError:
+    return ScripthostError("Invalid time string", exit_code=TIME_ERROR_STATUS)
+
+
+def _ns(text: str) -> int:
+    m = _SECONDS.match(text)
+    if m is None:
+        raise _time_error()
+    return int(m.group(1)) * NSEC + int((m.group(2) or "").ljust(9, "0"))
+
+
+def _fraction(text: str) -> float:
+    v = float(text) / 100
+    if v > 1:
+        raise _time_error()
+    return v
+
+
+def _parse_time(text: str, flt: SampleFilter) -> None:
+    if "%" in text:
+        for part in text.split(","):
+            if m := _SLICE.match(part):
+                size, n = _fraction(m.group(1)), int(m.group(2))
+                if n < 1 or size * n > 1:
+                    raise _time_error()
+                flt.fractions.append((size * (n - 1), size * n))
+            elif m := _SPAN.match(part):
+                a, b = _fraction(m.group(1)), _fraction(m.group(2))
+                if a > b:
+                    raise _time_error()
+                flt.fractions.append((a, b))
+            elif m := _LONE.match(part):
+                flt.fractions.append((0.0, _fraction(m.group(1))))
+            else:
+                raise _time_error()
+        return
+    for part in text.split():
+        if part.count(",") != 1:
+            raise _time_error()
+        a, b = part.split(",")
+        start, end = (_ns(a) if a else 0), (_ns(b) if b else 0)
+        if end and start > end:
+            raise _time_error()
+        flt.times.append((start, end))
+
+
+def _ints(text: str, what: str) -> list[int]:
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(int(part))
+        except ValueError:
+            raise DropAll(f"problems parsing {what} list") from None
+    return out
+
+
+def check_cpus(cpus: list[int], nr_cpus: int) -> None:
+    """perf's error for a -C cpu the recording's machine did not have."""
+    for c in cpus:
+        if c >= nr_cpus:
+            raise ScripthostError(f"Requested CPU {c} too large. Consider raising MAX_NR_CPUS",
+                                  exit_code=CPU_ERROR_STATUS)
+
+
+def _cpus(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if m is None or (m.group(2) is not None and int(m.group(2)) < int(m.group(1))):
+            raise ScripthostError("Invalid cpu_list", exit_code=CPU_ERROR_STATUS)
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        out.extend(range(lo, hi + 1))
+    return out
+
+
+def parse_filters(*, time: Optional[str] = None, cpu: Optional[str] = None, pid: Optional[str] = None,
+                  tid: Optional[str] = None) -> Optional[SampleFilter]:
+    """The filter the options ask for, or None for none; a bad value raises perf's error."""
+    flt = SampleFilter()
+    if time:
+        _parse_time(time, flt)
+    if cpu:
+        flt.cpus = _cpus(cpu)
+    if pid:
+        flt.pids = _ints(pid, "pid")
+        if not flt.pids:
+            raise DropAll("problems parsing pid list")
+    if tid:
+        flt.tids = _ints(tid, "tid")
+        if not flt.tids:
+            raise DropAll("problems parsing tid list")
+    return flt if flt.wanted else None
