@@ -64,7 +64,8 @@ static void Framer_dealloc(Framer *self)
 PyDoc_STRVAR(set_layout_doc,
 "set_layout(id_pos, evsels, ids)\n\n"
 "id_pos: byte offset of the id that picks a sample's evsel, or -1 (one evsel);\n"
-"evsels: (evsel, time offset or 0, smallest sample size) by evsel index;\n"
+"evsels: (evsel, time offset or 0, smallest sample size, pid offset or 0, cpu offset or 0)\n"
+"        by evsel index;\n"
 "ids: (id, evsel index) pairs.");
 
 static PyObject *Framer_set_layout(Framer *self, PyObject *args)
