@@ -69,9 +69,16 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
 
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
                   ns: bool = False, hide_call_graph: bool = False,
-                  clock: Optional[Callable[[int], int]] = None) -> int:
+                  clock: Optional[Callable[[int], int]] = None,
+                  header: bool = False, full_header: bool = False) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything."""
     from scripthost.engine.session import Session
+
+    def session() -> Session:
+        if header:
+            from scripthost.engine.header_print import header_session
+            return header_session(inp, sys.stdout, full_header)
+        return Session(inp)
     if script is not None:
         from scripthost.langs.base import runtime_for
         from scripthost.langs.specs import resolve_script
@@ -80,11 +87,11 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         runtime = runtime_for(path, script_args, lang.key)
         with runtime:
             runtime.load()
-            return run_script_session(Session(inp), runtime, script)
+            return run_script_session(session(), runtime, script)
     from scripthost.engine.output import DefaultPrinter
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
-        Session(inp).run(DefaultPrinter(out, nanoseconds=ns, hide_call_graph=hide_call_graph,
+        session().run(DefaultPrinter(out, nanoseconds=ns, hide_call_graph=hide_call_graph,
                                         clock=clock))
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
@@ -102,7 +109,7 @@ def trace_main(argv: list[str]) -> int:
         return print_listing(sys.stdout)
     if opts.header_only:
         from scripthost.engine.header_print import print_header_of
-        return print_header_of(opts.input or _default_input(), sys.stdout)
+        return print_header_of(opts.input or _default_input(), sys.stdout, opts.show_info)
     if opts.gen_script:
         from scripthost.langs.generate import generate_script
         return generate_script(opts.gen_script, opts.input or _default_input())
@@ -115,7 +122,8 @@ def trace_main(argv: list[str]) -> int:
     from scripthost.engine.timestamps import relative_clock
     return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
                          ns=opts.ns, hide_call_graph=opts.hide_call_graph,
-                         clock=relative_clock(opts.reltime, opts.deltatime))
+                         clock=relative_clock(opts.reltime, opts.deltatime),
+                         header=opts.header, full_header=opts.show_info)
 
 
 def _default_input() -> str:
