@@ -68,16 +68,24 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
     return 0
 
 
-def _open_session(inp: object, filters: Optional["SampleFilter"]) -> "Session":
-    from scripthost.engine.session import Session
-    session = Session(inp)
+def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool = False,
+                  full_header: bool = False) -> "Session":
+    """The session over ``inp``: printing the header first with --header (-I: in full),
+    keeping only the samples ``filters`` accept."""
+    if header:
+        from scripthost.engine.header_print import header_session
+        session = header_session(inp, sys.stdout, full_header)
+    else:
+        from scripthost.engine.session import Session
+        session = Session(inp)
     if filters is not None:
         session.set_filter(filters)
     return session
 
 
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
-                  filters: Optional["SampleFilter"] = None, **printer_options: Any) -> int:
+                  filters: Optional["SampleFilter"] = None, header: bool = False,
+                  full_header: bool = False, **printer_options: Any) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything.
     ``filters`` choose the samples scripts and the default output see (perf filters first);
     ``printer_options`` are DefaultPrinter's keywords (nanoseconds, clock, ...)."""
@@ -89,11 +97,11 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         runtime = runtime_for(path, script_args, lang.key)
         with runtime:
             runtime.load()
-            return run_script_session(_open_session(inp, filters), runtime, script)
+            return run_script_session(_open_session(inp, filters, header, full_header), runtime, script)
     from scripthost.engine.output import DefaultPrinter
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
-        _open_session(inp, filters).run(DefaultPrinter(out, **printer_options))
+        _open_session(inp, filters, header, full_header).run(DefaultPrinter(out, **printer_options))
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
         raise OutputFault(e) from None
@@ -110,7 +118,7 @@ def trace_main(argv: list[str]) -> int:
         return print_listing(sys.stdout)
     if opts.header_only:
         from scripthost.engine.header_print import print_header_of
-        return print_header_of(opts.input or _default_input(), sys.stdout)
+        return print_header_of(opts.input or _default_input(), sys.stdout, opts.show_info)
     if opts.gen_script:
         from scripthost.langs.generate import generate_script
         return generate_script(opts.gen_script, opts.input or _default_input())
@@ -126,7 +134,8 @@ def trace_main(argv: list[str]) -> int:
     return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
                          filters=filters, nanoseconds=opts.ns,
                          hide_call_graph=opts.hide_call_graph,
-                         clock=relative_clock(opts.reltime, opts.deltatime))
+                         clock=relative_clock(opts.reltime, opts.deltatime),
+                         header=opts.header, full_header=opts.show_info)
 
 
 def _default_input() -> str:

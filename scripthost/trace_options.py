@@ -43,6 +43,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("list", "l", None, "list available scripts"),
     Option("gen-script", "g", "LANG", "write a skeleton script (python, perl or lua) for the recording"),
     Option("header-only", None, None, "print the recording's header as perf does"),
+    Option("header", None, None, "print the recording's header, then its events"),
+    Option("show-info", "I", None, "with --header/--header-only: the topology, cache and memory "
+           "features in full"),
     Option("ns", None, None, "nanosecond timestamps in the default output"),
     Option("hide-call-graph", "G", None, "when printing symbols do not display call chain"),
     Option("reltime", None, None, "timestamps relative to the first sample's"),

@@ -7,14 +7,17 @@ from __future__ import annotations
 import os
 import struct
 import time
-from typing import Optional, TextIO
+from typing import TYPE_CHECKING, Optional, TextIO
 
 from scripthost.engine.attrs import parse_attr, sample_type_names
 from scripthost.engine.layouts import Feature, HEADER_LAST_FEATURE
 from scripthost.engine.reader import Recording, open_recording
 from scripthost.errors import StreamError
 
-__all__ = ["render_header", "print_header_of", "event_desc", "FEATURE_NAMES"]
+if TYPE_CHECKING:
+    from scripthost.engine.session import Session
+
+__all__ = ["render_header", "print_header_of", "header_session", "event_desc", "feature_lines", "FEATURE_NAMES"]
 
 FEATURE_NAMES = {v: k for k, v in vars(Feature).items() if not k.startswith("_")}
 _DISPLAY_WITH_I = {Feature.CPU_TOPOLOGY, Feature.NUMA_TOPOLOGY, Feature.CACHE, Feature.MEM_TOPOLOGY}
@@ -25,6 +28,9 @@ _FLAG_NAMES = ["disabled", "inherit", "pinned", "exclusive", "exclude_user", "ex
                "exclude_callchain_user", "mmap2", "comm_exec", "use_clockid", "context_switch",
                "write_backward", "namespaces", "ksymbol", "bpf_event", "aux_output", "cgroup",
                "text_poke", "build_id", "inherit_thread", "remove_on_exec", "sigtrap"]
+#: clock ids by the name perf 6.1 prints for them
+_CLOCK_NAMES = {0: "realtime", 1: "monotonic", 4: "monotonic_raw", 7: "boottime", 11: "tai"}
+_COMPRESSORS = {1: "Zstd"}
 _READ_FORMAT = [(1, "TOTAL_TIME_ENABLED"), (2, "TOTAL_TIME_RUNNING"), (4, "ID"), (8, "GROUP"),
                 (16, "LOST")]
 
@@ -123,7 +129,112 @@ def event_desc(payload: bytes, base: Optional[int] = None) -> list[tuple[bytes, 
     return out
 
 
-def _feature_lines(fid: int, payload: bytes, base: Optional[int]) -> list[str]:
+def _size_units(n: int) -> str:
+    units = "BKMGTPE"
+    i = 0
+    while n >= 1024 and i < len(units) - 1:
+        n //= 1024
+        i += 1
+    return f"{n}{units[i]}"
+
+
+def _bit_list(words: list[int], nbits: int) -> str:
+    """A bitmap as perf prints it: ranges of set bits, "0-23,32-199"."""
+    bits = [b for b in range(nbits) if words[b // 64] >> (b % 64) & 1]
+    runs: list[list[int]] = []
+    for b in bits:
+        if runs and runs[-1][1] == b - 1:
+            runs[-1][1] = b
+        else:
+            runs.append([b, b])
+    return ",".join(f"{a}" if a == z else f"{a}-{z}" for a, z in runs)
+
+
+def _cpu_topology(c: _Cur, nr_cpus: int) -> list[str]:
+    sockets = [c.str64() for _ in range(c.u32())]
+    threads = [c.str64() for _ in range(c.u32())]
+    if c.p == len(c.d):
+        return ([f"# sibling sockets : {x}" for x in sockets]
+                + [f"# sibling threads : {x}" for x in threads]
+                + ["# Core ID and Socket ID information is not available"])
+    ids = [(c.u32(), c.u32()) for _ in range(nr_cpus)]
+    dies: Optional[list[str]] = None
+    die_ids: list[int] = []
+    if c.p < len(c.d):
+        dies = [c.str64() for _ in range(c.u32())]
+        die_ids = [c.u32() for _ in range(nr_cpus)]
+    lines = [f"# sibling sockets : {x}" for x in sockets]
+    lines += [f"# sibling dies    : {x}" for x in dies or []]
+    lines += [f"# sibling threads : {x}" for x in threads]
+    for cpu, (core, sock) in enumerate(ids):
+        if dies is not None:
+            lines.append(f"# CPU {cpu}: Core ID {_s32(core)}, Die ID {_s32(die_ids[cpu])}, Socket ID {_s32(sock)}")
+        else:
+            lines.append(f"# CPU {cpu}: Core ID {_s32(core)}, Socket ID {_s32(sock)}")
+    return lines
+
+
+def _s32(v: int) -> int:
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def _numa_topology(c: _Cur) -> list[str]:
+    lines = []
+    for _ in range(c.u32()):
+        node, total, free = c.u32(), c.u64(), c.u64()
+        cpus = c.str64()
+        lines += [f"# node{node} meminfo  : total = {total} kB, free = {free} kB",
+                  f"# node{node} cpu list : {cpus}"]
+    return lines
+
+
+def _cache(c: _Cur) -> list[str]:
+    c.u32()  # version
+    lines = ["# CPU cache info:"]
+    for _ in range(c.u32()):
+        level = c.u32()
+        c.u32(), c.u32(), c.u32()  # line size, sets, ways: not printed
+        ctype, size, cmap = c.str64(), c.str64(), c.str64()
+        lines.append(f"#  L{level} {ctype:<15} {size:>8} [{cmap}]")
+    return lines
+
+
+def _mem_topology(c: _Cur) -> list[str]:
+    c.u64()  # version
+    block, nr = c.u64(), c.u64()
+    lines = [f"# memory nodes (nr {nr}, block size {block:#x}):"]
+    for _ in range(nr):
+        node, _size, nbits = c.u64(), c.u64(), c.u64()
+        words = [c.u64() for _ in range((nbits + 63) // 64)]
+        # perf prints the memory the node's online blocks add up to, not the stored size
+        online = sum(bin(w).count("1") for w in words)
+        lines.append(f"#  {node:3} [{_size_units(online * block)}]: {_bit_list(words, nbits)}")
+    return lines
+
+
+def _clock_data(c: _Cur) -> list[str]:
+    c.u32()  # version
+    clockid, tod, clock = c.u32(), c.u64(), c.u64()
+    sec, usec = tod // 10**9, tod % 10**9 // 1000
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(sec))
+    return [f"# clockid: {_CLOCK_NAMES.get(clockid, 'unknown')} ({clockid})",
+            f"# reference time: {when}.{usec:06d} = {sec}.{usec:06d} (TOD) = "
+            f"{clock // 10**9}.{clock % 10**9:09d} ({_CLOCK_NAMES.get(clockid, 'unknown')})"]
+
+
+def _group_desc(c: _Cur, names: list[str]) -> list[str]:
+    lines = []
+    for _ in range(c.u32()):
+        name, leader, members = c.str64(), c.u32(), c.u32()
+        prefix = "" if name == "{anon_group}" else name
+        lines.append(f"# group: {prefix}{{" + ",".join(names[leader:leader + members]) + "}")
+    return lines
+
+
+def feature_lines(fid: int, payload: bytes, base: Optional[int], features: dict[int, bytes],
+                  full: bool = False) -> list[str]:
+    """The lines perf prints for one feature; ``features``: the recording's others (the
+    CPU count and event names some features refer to); ``full``: -I/--show-info."""
     c = _Cur(payload, FEATURE_NAMES.get(fid, str(fid)), base)
     simple = {Feature.HOSTNAME: "hostname", Feature.OSRELEASE: "os release",
               Feature.VERSION: "perf version", Feature.ARCH: "arch", Feature.CPUDESC: "cpudesc",
@@ -140,6 +251,13 @@ def _feature_lines(fid: int, payload: bytes, base: Optional[int]) -> list[str]:
         return ["# cmdline : " + "".join(c.str64() + " " for _ in range(n))]
     if fid == Feature.EVENT_DESC:
         return [_attr_line(name, attr, ids, at) for attr, name, ids, at in event_desc(payload, base)]
+    if fid in _DISPLAY_WITH_I and full:
+        if fid == Feature.CPU_TOPOLOGY:
+            nrcpus = features.get(Feature.NRCPUS, b"")
+            return _cpu_topology(c, struct.unpack_from("<I", nrcpus)[0] if len(nrcpus) >= 4 else 0)
+        if fid == Feature.NUMA_TOPOLOGY:
+            return _numa_topology(c)
+        return _cache(c) if fid == Feature.CACHE else _mem_topology(c)
     if fid in _DISPLAY_WITH_I:
         return [f"# {FEATURE_NAMES[fid]} info available, use -I to display"]
     if fid == Feature.PMU_MAPPINGS:
@@ -155,17 +273,22 @@ def _feature_lines(fid: int, payload: bytes, base: Optional[int]) -> list[str]:
                 f"# time of last sample : {last // 10**9}.{last % 10**9 // 1000:06d}",
                 f"# sample duration : {(last - first) / 1e6:10.3f} ms"]
     if fid == Feature.GROUP_DESC:
-        n = c.u32()
-        lines = []
-        for _ in range(n):
-            name = c.str64()
-            c.u32(), c.u32()  # leader index, member count: not printed without -I
-            lines.append(f"# group: {name}")
-        return lines
+        desc = features.get(Feature.EVENT_DESC)
+        return _group_desc(c, [name for _, name, _, _ in event_desc(desc)] if desc else [])
+    if fid == Feature.CLOCKID:
+        res = c.u64()
+        return [f"# clockid frequency: {1000 // res if res else 0} MHz"]
+    if fid == Feature.CLOCK_DATA:
+        return _clock_data(c)
+    if fid == Feature.COMPRESSED:
+        c.u32()  # version
+        kind, level, ratio = c.u32(), c.u32(), c.u32()
+        return [f"# compressed : {_COMPRESSORS.get(kind, 'Unknown')}, level = {level}, ratio = {ratio}"]
     return []
 
 
-def render_header(rec: Recording, mtime: Optional[float]) -> str:
+def render_header(rec: Recording, mtime: Optional[float], full: bool = False) -> str:
+    """The header block (and, from a file, its features) as perf prints it."""
     captured = time.ctime(mtime if mtime is not None else time.time())
     lines = ["# ========", f"# captured on    : {captured}"]
     if rec.pipe:
@@ -175,7 +298,7 @@ def render_header(rec: Recording, mtime: Optional[float]) -> str:
     lines += ["# header version : 1", f"# data offset    : {rec.data_offset}",
               f"# data size      : {rec.data_size}", f"# feat offset    : {rec.feat_offset}"]
     for fid in sorted(rec.features):
-        lines += _feature_lines(fid, rec.features[fid], rec.feature_offsets.get(fid))
+        lines += feature_lines(fid, rec.features[fid], rec.feature_offsets.get(fid), rec.features, full)
     missing = [FEATURE_NAMES[f] for f in range(Feature.TRACING_DATA, HEADER_LAST_FEATURE)
                if f not in rec.features and f in FEATURE_NAMES]
     if missing:
@@ -184,14 +307,35 @@ def render_header(rec: Recording, mtime: Optional[float]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_header_of(inp: str, out: TextIO) -> int:
-    """Print a recording's header as `perf script --header-only` does."""
-    rec = open_recording(inp)
-    mtime = None
+def input_mtime(rec: Recording) -> Optional[float]:
+    """When the input was last written (perf's "captured on"); None when unknown."""
     try:
-        mtime = os.fstat(rec.source._f.fileno()).st_mtime  # type: ignore[attr-defined]
+        return os.fstat(rec.source._f.fileno()).st_mtime  # type: ignore[attr-defined]
     except (AttributeError, OSError, ValueError):
-        pass
-    out.write(render_header(rec, mtime))
+        return None
+
+
+def print_header_of(inp: str, out: TextIO, full: bool = False) -> int:
+    """Print a recording's header as `perf script --header-only [-I]` does."""
+    rec = open_recording(inp)
+    out.write(render_header(rec, input_mtime(rec), full))
     out.flush()
     return 0
+
+
+def header_session(inp: object, out: TextIO, full: bool = False) -> "Session":
+    """`--header`: print the header now and return the session that prints the events
+    after it; from a pipe, each feature prints as its record arrives, as perf does."""
+    from scripthost.engine.session import Session
+    session = Session(inp)  # type: ignore[arg-type]
+    rec = session.rec
+    out.write(render_header(rec, input_mtime(rec), full))
+    out.flush()
+    if rec.pipe:
+        def print_feature(fid: int, payload: bytes, at: int) -> None:
+            lines = feature_lines(fid, payload, at, session.features, full)
+            if lines:
+                out.write("\n".join(lines) + "\n")
+                out.flush()
+        session.on_feature = print_feature
+    return session

@@ -174,6 +174,8 @@ class Session:
         #: start of the kernel image map ([kernel.kallsyms]_text MMAP), once seen
         self.stats = SessionStats()
         self.stopped = False
+        #: called with (feature id, payload, offset) as a pipe's HEADER_FEATURE arrives
+        self.on_feature: Optional[Callable[[int, bytes, int], None]] = None
 
         self._id_pos: Optional[int] = None
         #: the native core: framing, ordering, and the handlers it calls itself
@@ -497,6 +499,8 @@ class Session:
                 self.feature_offsets[fid] = off + 16
                 if fid == Feature.EVENT_DESC:
                     self._apply_event_desc(payload, off + 16)
+                if self.on_feature is not None:
+                    self.on_feature(fid, payload, off + 16)
         elif rtype == R.EVENT_UPDATE:
             if size >= 24 and U64.unpack_from(buf, pos + 8)[0] == 2:
                 eid = U64.unpack_from(buf, pos + 16)[0]
