@@ -20,7 +20,7 @@ import sys
 from typing import TYPE_CHECKING, Callable, Optional
 
 from scripthost.errors import ScripthostError, UsageError
-from scripthost.trace_options import parse_trace_args
+from scripthost.trace_options import OPTIONS, parse_trace_args
 from scripthost.outfault import (OutputFault, StdoutBrokenPipe, StdoutWriteError, abandon_stdout,
                                  die_of_sigpipe, fault_of, hold_std_fds, install_stdout, stdout_writer)
 
@@ -69,7 +69,7 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
 
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
                   ns: bool = False, hide_call_graph: bool = False,
-                  clock: Optional[Callable[[int], int]] = None) -> int:
+                  clock: Optional[Callable[[int], int]] = None, show: frozenset[str] = frozenset()) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything."""
     from scripthost.engine.session import Session
     if script is not None:
@@ -85,7 +85,7 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
         Session(inp).run(DefaultPrinter(out, nanoseconds=ns, hide_call_graph=hide_call_graph,
-                                        clock=clock))
+                                        clock=clock, show=show))
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
         raise OutputFault(e) from None
@@ -115,7 +115,8 @@ def trace_main(argv: list[str]) -> int:
     from scripthost.engine.timestamps import relative_clock
     return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
                          ns=opts.ns, hide_call_graph=opts.hide_call_graph,
-                         clock=relative_clock(opts.reltime, opts.deltatime))
+                         clock=relative_clock(opts.reltime, opts.deltatime),
+                         show=frozenset(o.dest for o in OPTIONS if o.long.startswith("show-") and getattr(opts, o.dest)))
 
 
 def _default_input() -> str:
