@@ -52,7 +52,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("show-switch-events", None, None, "show the switch events (if recorded)"),
     Option("show-namespace-events", None, None, "show the namespace events (if recorded)"),
     Option("show-lost-events", None, None, "show the lost events (if recorded)"),
-    Option("show-round-events", None, None, "show the round events (if recorded)"),
     Option("show-cgroup-events", None, None, "show the cgroup events (if recorded)"),
     Option("show-bpf-events", None, None, "show the bpf events (if recorded)"),
     Option("help", "h", None, "this text"),
