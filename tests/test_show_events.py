@@ -63,3 +63,13 @@ def test_system_wide_switches_match_perf(tmp_path: Path) -> None:
                               "--namespaces", "--", "sleep", "0.05")
     _same_as_perf(inp, stdin, "--show-switch-events", "--show-task-events", "--show-mmap-events",
                   "--show-namespace-events")
+
+
+@can_record
+def test_lost_events_match_perf(tmp_path: Path) -> None:
+    """A one-page buffer under a syscall storm loses events: LOST records, as perf prints them."""
+    inp, stdin = record_input(tmp_path, "file", "-m", "1", "-e", "raw_syscalls:sys_enter", "--", "dd",
+                              "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000")
+    if b"PERF_RECORD_LOST" not in perf("script", *inp, "--show-lost-events").stdout:
+        pytest.skip("this run lost no events (the machine kept up)")
+    _same_as_perf(inp, stdin, "--show-lost-events")
