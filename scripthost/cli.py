@@ -20,7 +20,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Optional
 
 from scripthost.errors import ScripthostError, UsageError
-from scripthost.trace_options import parse_trace_args
+from scripthost.trace_options import OPTIONS, parse_trace_args
 from scripthost.outfault import (OutputFault, StdoutBrokenPipe, StdoutWriteError, abandon_stdout,
                                  die_of_sigpipe, fault_of, hold_std_fds, install_stdout, stdout_writer)
 
@@ -135,7 +135,9 @@ def trace_main(argv: list[str]) -> int:
                          filters=filters, nanoseconds=opts.ns,
                          hide_call_graph=opts.hide_call_graph,
                          clock=relative_clock(opts.reltime, opts.deltatime),
-                         header=opts.header, full_header=opts.show_info)
+                         header=opts.header, full_header=opts.show_info,
+                         show=frozenset(o.dest for o in OPTIONS
+                                        if o.long.startswith("show-") and o.long.endswith("-events") and getattr(opts, o.dest)))
 
 
 def _default_input() -> str:

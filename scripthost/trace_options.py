@@ -55,6 +55,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("cpu", "C", "CPU", "only samples on these cpus: a list of cpus and ranges (0-1,3)"),
     Option("time", None, "RANGES", "only samples in these time ranges: start,stop (either side open, "
            "several space-separated), or percentages of the sample span (10%-20%, 10%/2, 10%/1,10%/3)"),
+    Option("show-task-events", None, None, "show the task events (if recorded)"),
+    Option("show-mmap-events", None, None, "show the mmap events (if recorded)"),
+    Option("show-switch-events", None, None, "show the switch events (if recorded)"),
+    Option("show-namespace-events", None, None, "show the namespace events (if recorded)"),
+    Option("show-lost-events", None, None, "show the lost events (if recorded)"),
+    Option("show-cgroup-events", None, None, "show the cgroup events (if recorded)"),
+    Option("show-bpf-events", None, None, "show the bpf events (if recorded)"),
     Option("help", "h", None, "this text"),
     Option("version", None, None, "print scripthost's version and the perf version it follows"),
 )

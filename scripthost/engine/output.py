@@ -10,6 +10,7 @@ from scripthost.engine.attrs import Evsel
 from scripthost.engine.codegen import compile_handler
 from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Consumer, Session
+from scripthost.engine.sideband import SHOWN_BY, describe, trailer_fields
 
 __all__ = ["DefaultPrinter"]
 
@@ -76,8 +77,10 @@ class DefaultPrinter(Consumer):
     """Prints every sample like `perf script` with no options."""
 
     def __init__(self, out: TextIO, *, nanoseconds: bool = False, hide_call_graph: bool = False,
-                 clock: Optional[Callable[[int], int]] = None) -> None:
+                 clock: Optional[Callable[[int], int]] = None, show: frozenset[str] = frozenset()) -> None:
         self.out = out
+        # --show-*-events: the side-band record types printed (see sideband.py)
+        self._shown = {t for dest in show for t in SHOWN_BY.get(dest, ())}
         self.ns = nanoseconds
         self.hide_call_graph = hide_call_graph  # -G: lines as if no callchain was recorded
         # --reltime/--deltatime (see timestamps.py): every line goes through the general
@@ -350,6 +353,35 @@ class DefaultPrinter(Consumer):
                 "        except (TypeError, ValueError, OverflowError, IndexError, struct.error):",
                 f"            {failed}"]
         return compile_handler(src, env, f"<line {ev.tp_format.full_name}>")
+
+    def record(self, rtype: int, misc: int, body: bytes, time: int) -> None:
+        """A side-band record's line, when its --show-*-events option was given: the
+        columns of its sample_id (perf's thread: the record's own, for most types), then
+        perf's description of the record."""
+        if rtype not in self._shown:
+            return
+        text = describe(rtype, misc, body)
+        if text is None:
+            return
+        s = self.session
+        ev = s.evsel_of_trailer(body)
+        fields = trailer_fields(ev.sample_type, body) if ev is not None and ev.sample_id_all else {}
+        tid = fields.get("tid", -1)
+        subject = text[1] if text[1] >= 0 else tid
+        comm = s.comms.get(subject)
+        st = ev.sample_type if ev is not None else 0
+        chain = bool(st & SampleType.CALLCHAIN) and not self.hide_call_graph
+        parts = [(comm or ":%d" % subject if chain else
+                  self._padded[comm] if comm is not None else "%16s" % (":%d" % subject)), " %5d " % tid]
+        if st & SampleType.CPU or (ev is not None and ev.is_tracepoint):
+            parts.append("[%03d] " % fields.get("cpu", -1))
+        if st & SampleType.TIME:
+            t = fields.get("time", 0)
+            if self._clock is not None:
+                t = self._clock(t)
+            parts.append(self._time_fmt % (t // 1000000000, t % 1000000000 // self._time_div) + ": ")
+        parts.append(text[0])
+        self.out.write("".join(parts))
 
     def end(self, session: Session) -> None:
         self.out.flush()

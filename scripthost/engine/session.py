@@ -459,6 +459,10 @@ class Session:
         else:
             self._framer.push(t, item)
 
+    def evsel_of_trailer(self, body: bytes) -> Optional[Evsel]:
+        """The evsel a non-sample record's body (its sample_id_all trailer) belongs to."""
+        return self._trailer_evsel(body, len(body))
+
     def _trailer_evsel(self, buf: bytes, end: int) -> Optional[Evsel]:
         if not self.evsels:
             return None
