@@ -60,7 +60,7 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
 
 
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
-                  ns: bool = False, hide_call_graph: bool = False) -> int:
+                  ns: bool = False, hide_call_graph: bool = False, fields: Optional[str] = None) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything."""
     from scripthost.engine.session import Session
     if script is not None:
@@ -72,10 +72,12 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         with runtime:
             runtime.load()
             return run_script_session(Session(inp), runtime, script)
+    from scripthost.engine.fields import parse_fields
     from scripthost.engine.output import DefaultPrinter
+    chosen = parse_fields(fields) if fields is not None else None
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
-        Session(inp).run(DefaultPrinter(out, nanoseconds=ns, hide_call_graph=hide_call_graph))
+        Session(inp).run(DefaultPrinter(out, nanoseconds=ns, hide_call_graph=hide_call_graph, fields=chosen))
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
         raise OutputFault(e) from None
@@ -100,7 +102,7 @@ def trace_main(argv: list[str]) -> int:
         from scripthost.live import live_main
         return live_main(opts.half, opts.name, opts.args, input_path=opts.input)
     return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
-                         ns=opts.ns, hide_call_graph=opts.hide_call_graph)
+                         ns=opts.ns, hide_call_graph=opts.hide_call_graph, fields=opts.fields)
 
 
 def _default_input() -> str:

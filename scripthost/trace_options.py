@@ -45,6 +45,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("header-only", None, None, "print the recording's header as perf does"),
     Option("ns", None, None, "nanosecond timestamps in the default output"),
     Option("hide-call-graph", "G", None, "when printing symbols do not display call chain"),
+    Option("fields", "F", "FIELDS", "comma separated output fields, prepend with 'type:' (hw, sw, trace, "
+           "raw, synth); +field to add and -field to remove"),
     Option("help", "h", None, "this text"),
 )
 
