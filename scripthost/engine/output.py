@@ -94,6 +94,13 @@ class DefaultPrinter(Consumer):
 
     def begin(self, session: Session) -> None:
         self.session = session
+        if self.fields is not None:  # perf checks the first event of each type, by type, before any sample
+            firsts: dict[int, Evsel] = {}
+            for ev in session.evsels:
+                if (ev.type, ev.config) != (1, 9):  # perf skips the dummy side-band event
+                    firsts.setdefault(ev.type, ev)
+            for t in sorted(firsts):
+                self._chosen(firsts[t])
 
     def _stack_text(self, key: tuple) -> str:
         """The lines of the stack ``key`` (pid, cpumode, callchain[, "sym"]), then a blank
