@@ -128,11 +128,13 @@ def trace_main(argv: list[str]) -> int:
     if opts.reltime and opts.deltatime:
         raise UsageError("--reltime and --deltatime cannot be used together: give one of them",
                          exit_code=255)
+    from scripthost.engine.fields import parse_fields
     from scripthost.engine.filters import parse_filters
     from scripthost.engine.timestamps import relative_clock
     filters = parse_filters(time=opts.time, cpu=opts.cpu, pid=opts.pid, tid=opts.tid)
     return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
                          filters=filters, nanoseconds=opts.ns,
+                         fields=parse_fields(opts.fields) if opts.fields is not None else None,
                          hide_call_graph=opts.hide_call_graph,
                          clock=relative_clock(opts.reltime, opts.deltatime),
                          header=opts.header, full_header=opts.show_info,

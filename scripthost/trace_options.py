@@ -62,6 +62,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("show-lost-events", None, None, "show the lost events (if recorded)"),
     Option("show-cgroup-events", None, None, "show the cgroup events (if recorded)"),
     Option("show-bpf-events", None, None, "show the bpf events (if recorded)"),
+    Option("fields", "F", "FIELDS", "comma separated output fields, prepend with 'type:' (hw, sw, trace, "
+           "raw, synth); +field to add and -field to remove"),
     Option("help", "h", None, "this text"),
     Option("version", None, None, "print scripthost's version and the perf version it follows"),
 )
