@@ -405,7 +405,7 @@ class DefaultPrinter(Consumer):
         raw_off = ev.fixed_layout["raw"][0]
         env = dict(comp.env)
         env.update(S=s, lead=ev.lead_reader(), fault=ev.payload_fault, comms=self.session.comms,
-                   padded=self._padded, write=self.out.write, struct=struct, _render=pf.render, _failed=pf._failed_render)
+                   padded=self._padded, write=self.out.write, struct=struct, _render=pf.render, _failed=pf.render_failed)
         line = self._line_head(name) + comp.pyfmt + "\n"
         targets = ", ".join(["size", "tid", "t", "cpu", "rs"] + names)
         src = ["    pos = item[1]", "    buf = item[2]", "    try:",
