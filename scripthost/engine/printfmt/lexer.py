@@ -39,6 +39,7 @@ _TOKEN = re.compile(r"""
     | (?P<op>->|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^!~<>?:()\[\]{},.])
     )""", re.VERBOSE)
 
+_KINDS = {k.value: k for k in TokenKind}
 _ESC = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "r": "\r", "0": "\0"}
 
 
@@ -53,7 +54,7 @@ def tokens(text: str) -> list[Token]:
             raise ParseError(f"bad token {text[pos:pos + 10]!r}")
         pos = m.end()
         kind = m.lastgroup
-        out.append(Token(TokenKind(kind), m.group(kind)))
+        out.append(Token(_KINDS[kind], m.group(kind)))
     out.append(Token(TokenKind.EOF, ""))
     return out
 

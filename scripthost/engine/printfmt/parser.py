@@ -4,7 +4,7 @@ libtraceevent (perf 6.1's built-in copy) parses them.
 What libtraceevent does that C does not: a parenthesized right operand of lower
 precedence is re-associated (``X & (A | B)`` is ``(X & A) | B``), only the calls it
 knows are accepted, ``__builtin_expect(x, y)`` is ``x``, and a table entry
-``{0, NULL}`` ends a table.  A format nested deeper than this parser (and the Python
+``{0, NULL}`` in a table is dropped.  A format nested deeper than this parser (and the Python
 it is compiled to) bounds is a `ParseError` too.
 """
 
@@ -21,11 +21,12 @@ from scripthost.engine.tpformat import EventFormat, Field
 
 __all__ = ["ParsedFormat", "parse", "MAX_NESTING", "MAX_DEPTH"]
 
-#: parentheses, calls, braces, casts and prefix operators inside one another: each level
-#: costs the parser about 15 Python frames, so this keeps it well inside the recursion limit
-MAX_NESTING = 40
+#: expressions and unary operands inside one another (a parenthesis counts 2, a prefix
+#: operator or cast 1): each count costs the parser about 3 Python frames, so this keeps it
+#: well inside the recursion limit; this machine's ~2,300 formats reach 33
+MAX_NESTING = 100
 #: nodes on one path of an argument's tree: the generated code nests at most 3 brackets per
-#: node, and Python's parser takes 200
+#: node, and Python's parser takes 200; this machine's formats reach 18
 MAX_DEPTH = 60
 
 _TYPE_WORDS = {"unsigned", "signed", "int", "long", "short", "char", "void", "struct", "const",
@@ -59,15 +60,24 @@ def parse(print_fmt: str, fmt: EventFormat) -> ParsedFormat:
 
 
 def _rotate(op: str, left: Node, right: Node) -> Node:
-    """``left op (right)`` as libtraceevent builds it: a lower-precedence operator at the
+    """``left op (right)`` as libtraceevent builds it: each lower-precedence operator at the
     head of ``right`` (down its left operands, through a ternary's condition) takes
-    ``left op`` in as its own left operand."""
-    match right:
-        case Binary(rop, rleft, rright) if _PRIO[rop] < _PRIO[op]:
-            return Binary(rop, _rotate(op, left, rleft), rright)
-        case Cond(cond, then, other):
-            return Cond(_rotate(op, left, cond), then, other)
-    return Binary(op, left, right)
+    ``left op`` in as its own left operand.  A loop: ``right`` may be a long chain."""
+    spine: list[Node] = []
+    while True:
+        match right:
+            case Binary(rop, rleft, _) if _PRIO[rop] < _PRIO[op]:
+                spine.append(right)
+                right = rleft
+            case Cond(cond, _, _):
+                spine.append(right)
+                right = cond
+            case _:
+                break
+    node: Node = Binary(op, left, right)
+    for head in reversed(spine):
+        node = Binary(head.op, node, head.right) if isinstance(head, Binary) else Cond(node, head.then, head.other)
+    return node
 
 
 class _Parser:
@@ -77,8 +87,8 @@ class _Parser:
         self.fmt = fmt
         self.nesting = 0
 
-    def peek(self, k: int = 0) -> Token:
-        return self.toks[min(self.i + k, len(self.toks) - 1)]
+    def peek(self) -> Token:
+        return self.toks[self.i] if self.i < len(self.toks) else self.toks[-1]
 
     def next(self) -> Token:
         if self.i >= len(self.toks):
@@ -91,11 +101,6 @@ class _Parser:
         t = self.next()
         if t.text != value:
             raise ParseError(f"expected {value!r}, got {t.text!r}")
-
-    def bounded(self, node: Node) -> Node:
-        if depth(node) > MAX_DEPTH:
-            raise ParseError("expression nested too deeply")
-        return node
 
     def enter(self) -> None:
         self.nesting += 1
@@ -112,7 +117,10 @@ class _Parser:
         args = []
         while self.peek().text == ",":
             self.next()
-            args.append(self.bounded(self.expr()))
+            arg = self.expr()
+            if depth(arg) > MAX_DEPTH:
+                raise ParseError("expression nested too deeply")
+            args.append(arg)
         if self.peek().kind is not TokenKind.EOF:
             raise ParseError(f"bad op token {self.peek().text}")
         return ParsedFormat(text, tuple(args))
@@ -130,14 +138,17 @@ class _Parser:
         return cond
 
     def binary(self, level: int) -> Node:
-        if level == len(_BINARY):
-            return self.unary()
-        left = self.binary(level + 1)
-        while self.peek().kind is TokenKind.OP and self.peek().text in _BINARY[level]:
-            op = self.next().text
-            right = self.binary(level + 1)
-            left = _rotate(op, left, right) if right.paren else Binary(op, left, right)
-        return left
+        """The operators of precedence ``level`` and above, left-associative (precedence
+        climbing: the tree recursive descent by level would build)."""
+        left = self.unary()
+        while True:
+            t = self.peek()
+            prio = _PRIO.get(t.text) if t.kind is TokenKind.OP else None
+            if prio is None or prio < level:
+                return left
+            self.next()
+            right = self.binary(prio + 1)
+            left = _rotate(t.text, left, right) if right.paren else Binary(t.text, left, right)
 
     def _cast_ahead(self) -> Optional[int]:
         """If a cast starts here (at '('), the index of its ')'."""
@@ -229,7 +240,7 @@ class _Parser:
         if t.text == "(":
             e = self.expr()
             self.expect(")")
-            return replace(self.bounded(e), paren=True)
+            return replace(e, paren=True)
         if t.text == "{":
             items = [self.expr()]
             while self.peek().text == ",":
