@@ -123,7 +123,7 @@ class DefaultPrinter(Consumer):
             chain = key[2]
             if isinstance(chain, bytes):
                 chain = struct.unpack("<%dQ" % (len(chain) // 8), chain)
-            locs = m.callchain(key[0], key[1], chain)
+            locs = m.printed_chain(key[0], key[1], chain)
             name = (lambda loc: loc.sym_name) if len(key) > 3 else _where
             text = stacks[key] = "".join(["\t%16x %s\n" % (loc.addr, name(loc)) for loc in locs]) + "\n"
         return text
@@ -290,7 +290,7 @@ class DefaultPrinter(Consumer):
             if render is not None:
                 parts.append(render(smp[6] or b""))
             if chain:
-                locs = machine.callchain(smp[2], buf[pos + 4] & 7, smp[7])
+                locs = machine.printed_chain(smp[2], buf[pos + 4] & 7, smp[7])
                 parts.append("\n" + "".join(["\t" + frame(loc) + "\n" for loc in locs]))
             elif has("ip"):
                 parts.append(" " + frame(resolve(smp[2], buf[pos + 4] & 7, smp[4])))
