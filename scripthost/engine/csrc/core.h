@@ -13,7 +13,12 @@
 #include <stdint.h>
 #include <string.h>
 
-/* one queued event: a sample (ev >= 0, obj its chunk) or a record item (ev < 0, obj the item) */
+/* one queued event: a sample (ev >= 0, obj its chunk), a record item (EV_RECORD, obj the item)
+ * or a sample the filter rejects (EV_FILTERED, obj its chunk): perf filters at delivery, so a
+ * rejected sample still takes part in the ordering and the out-of-order count, then is dropped */
+#define EV_RECORD (-1)
+#define EV_FILTERED (-2)
+
 typedef struct {
     uint64_t time;
     PyObject *obj;     /* owned */

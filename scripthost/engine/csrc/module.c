@@ -183,7 +183,7 @@ static PyObject *Framer_push(Framer *self, PyObject *args)
     PyObject *item;
     if (!PyArg_ParseTuple(args, "KO", &time, &item))
         return NULL;
-    if (queue_push(&self->qu, time, item, 0, -1) < 0)
+    if (queue_push(&self->qu, time, item, 0, EV_RECORD) < 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -342,6 +342,10 @@ static int hand_on(Framer *self, PyObject *deliver, size_t n)
     size_t seg = 0, w = 0, i = 0;
     for (; i < n; i++) {
         Entry *e = &self->out[i];
+        if (e->ev == EV_FILTERED) {  /* ordered and counted as perf does, then let go */
+            Py_DECREF(e->obj);
+            continue;
+        }
         Route *route = e->ev < 0 ? NULL : route_of(self, e->ev);
         if (e->ev >= 0 && !route)
             goto fail;
