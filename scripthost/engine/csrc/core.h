@@ -67,6 +67,7 @@ typedef struct {
     size_t tcap;
     uint64_t next_flush, max_time, last_delivered;
     uint64_t out_of_order;
+    int unordered;     /* perf without ordered events: every settle delivers all in arrival order */
 } Queue;
 
 /* make room for need elements of elem bytes in *buf (capacity *cap, doubled as needed);

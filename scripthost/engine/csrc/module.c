@@ -482,7 +482,14 @@ static PyObject *Framer_clear(Framer *self, PyObject *unused)
 
 static PyObject *Framer_pending(Framer *self, void *unused)
 {
-    return PyBool_FromLong(self->qu.nbounds > 0);
+    return PyBool_FromLong(self->qu.unordered ? self->qu.n > self->qu.head : self->qu.nbounds > 0);
+}
+
+static PyObject *Framer_set_unordered(Framer *self, PyObject *unused)
+{
+    self->qu.unordered = 1;
+    self->round_record = UINT32_MAX;  /* rounds order nothing: frame hands them to Python */
+    Py_RETURN_NONE;
 }
 
 static PyObject *Framer_queued(Framer *self, void *unused)
@@ -506,6 +513,9 @@ static PyMethodDef Framer_methods[] = {
     {"set_planner", (PyCFunction)(void (*)(void))Framer_set_planner, METH_VARARGS | METH_KEYWORDS,
      set_planner_doc},
     {"clear", (PyCFunction)Framer_clear, METH_NOARGS, "Drop everything queued."},
+    {"set_unordered", (PyCFunction)Framer_set_unordered, METH_NOARGS,
+     "Deliver in arrival order (perf without ordered events): settle hands on all that is\n"
+     "queued, and frame stops at FINISHED_ROUND records as at any other record."},
     {NULL},
 };
 

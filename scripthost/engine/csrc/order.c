@@ -146,6 +146,13 @@ static void count_late(Queue *qu, size_t end)
 int queue_settle(Queue *qu, int final, Entry **out, size_t *nout, size_t *outcap)
 {
     size_t done = 0;
+    if (qu->unordered) {
+        qu->nbounds = 0;
+        if (deliver(qu, qu->n - qu->head, out, nout, outcap) < 0)
+            return -1;
+        qu->head = qu->sorted = qu->n = 0;
+        return 0;
+    }
     for (; done < qu->nbounds; done++) {
         size_t b = qu->bounds[done];
         if (b <= qu->head)
