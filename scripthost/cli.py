@@ -70,10 +70,12 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
 
 
 def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool = False,
-                  full_header: bool = False, symbols: Optional["SymbolOptions"] = None) -> "Session":
+                  full_header: bool = False, symbols: Optional["SymbolOptions"] = None,
+                  unordered: bool = False) -> "Session":
     """The session over ``inp``: printing the header first with --header (-I: in full),
     keeping only the samples ``filters`` accept, symbols found and filtered as
-    ``symbols`` (-c/-S/--dsos, --symfs, --kallsyms, ...) say."""
+    ``symbols`` (-c/-S/--dsos, --symfs, --kallsyms, ...) say, in input order when
+    ``unordered``."""
     if header:
         from scripthost.engine.header_print import header_session
         session = header_session(inp, sys.stdout, full_header)
@@ -84,6 +86,8 @@ def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool =
         session.set_filter(filters)
     if symbols is not None:
         symbols.apply(session)
+    if unordered:
+        session.set_unordered()
     return session
 
 
@@ -93,7 +97,9 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
                   **printer_options: Any) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything.
     ``filters`` choose the samples scripts and the default output see (perf filters first);
-    ``printer_options`` are DefaultPrinter's keywords (nanoseconds, clock, ...)."""
+    ``printer_options`` are DefaultPrinter's keywords (nanoseconds, clock, ...); with
+    --show-round-events perf delivers in input order."""
+    unordered = "show_round_events" in printer_options.get("show", ())
     if script is not None:
         from scripthost.langs.base import runtime_for
         from scripthost.langs.specs import resolve_script
@@ -102,11 +108,12 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         runtime = runtime_for(path, script_args, lang.key)
         with runtime:
             runtime.load()
-            return run_script_session(_open_session(inp, filters, header, full_header, symbols), runtime, script)
+            return run_script_session(_open_session(inp, filters, header, full_header, symbols, unordered),
+                                      runtime, script)
     from scripthost.engine.output import DefaultPrinter
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
-        _open_session(inp, filters, header, full_header, symbols).run(DefaultPrinter(out, **printer_options))
+        _open_session(inp, filters, header, full_header, symbols, unordered).run(DefaultPrinter(out, **printer_options))
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
         raise OutputFault(e) from None

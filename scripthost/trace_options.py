@@ -63,6 +63,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("show-lost-events", None, None, "show the lost events (if recorded)"),
     Option("show-cgroup-events", None, None, "show the cgroup events (if recorded)"),
     Option("show-bpf-events", None, None, "show the bpf events (if recorded)"),
+    Option("show-round-events", None, None, "show the round events (if recorded); as with perf, "
+           "events then come in input order, unsorted"),
     Option("fields", "F", "FIELDS", "comma separated output fields, prepend with 'type:' (hw, sw, trace, "
            "raw, synth); +field to add and -field to remove"),
     Option("comms", "c", "COMM[,COMM...]", "only samples of threads with these comms (at sample time)"),

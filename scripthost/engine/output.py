@@ -9,9 +9,9 @@ from typing import Any, Callable, Optional, TextIO
 from scripthost.engine.attrs import Evsel
 from scripthost.engine.codegen import compile_handler
 from scripthost.engine.fields import FieldSelection, sampled_fields
-from scripthost.engine.layouts import SampleType
+from scripthost.engine.layouts import RecordType as R, SampleType
 from scripthost.engine.session import Consumer, Session
-from scripthost.engine.sideband import SHOWN_BY, describe, trailer_fields
+from scripthost.engine.sideband import ROUND_LINE, SHOWN_BY, describe, trailer_fields
 
 __all__ = ["DefaultPrinter"]
 
@@ -435,6 +435,9 @@ class DefaultPrinter(Consumer):
         columns of its sample_id (perf's thread: the record's own, for most types), then
         perf's description of the record."""
         if rtype not in self._shown:
+            return
+        if rtype == R.FINISHED_ROUND:
+            self.out.write(ROUND_LINE)
             return
         text = describe(rtype, misc, body)
         if text is None:

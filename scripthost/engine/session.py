@@ -369,6 +369,12 @@ class Session:
                 return route
         return None if self._handlers[ev] is not None else "drop"
 
+    def set_unordered(self) -> None:
+        """Deliver every record in input order, FINISHED_ROUND records included (to the
+        consumer's `record`), as perf script does with --show-round-events (it turns its
+        ordered-events queue off): no sorting, no out-of-order count."""
+        self._framer.set_unordered()
+
     def stop(self) -> None:
         """Ask the read loop to end (drops what is still queued, like perf on SIGINT)."""
         self.stopped = True
@@ -536,6 +542,8 @@ class Session:
                 ev = self.id2evsel.get(eid)
                 if ev is not None:
                     ev.name = name
+        elif rtype == R.FINISHED_ROUND:  # reaches here only unordered
+            self.deliver_record((0, rtype, misc, b"", None))
         elif rtype == R.AUXTRACE:
             if size >= 16:
                 skip = U64.unpack_from(buf, pos + 8)[0]
