@@ -125,10 +125,15 @@ class ColumnBuilder(Consumer):
             s_of = slot_of if sel is None else slot_of[sel]
             p = pos if sel is None else pos[sel]
             if s_of[0] == s_of[-1] and (s_of == s_of[0]).all():
-                self._gather(self._tables[ty], self._chunks[int(s_of[0])], p)
-            else:
-                for s in np.unique(s_of).tolist():
-                    self._gather(self._tables[ty], self._chunks[s], p[s_of == s])
+                chunk = self._chunks[int(s_of[0])]
+                self._gather(self._tables[ty], np.frombuffer(chunk, np.uint8), p, _origin(chunk, p))
+            else:  # events of several chunks, in time order: their chunks end to end
+                used = np.unique(s_of)
+                sizes = np.array([len(self._chunks[x]) for x in used.tolist()], np.int64)
+                base = np.zeros(int(used[-1]) + 1, np.int64)
+                base[used] = np.cumsum(sizes) - sizes
+                arr = np.concatenate([np.frombuffer(self._chunks[x], np.uint8) for x in used.tolist()])
+                self._gather(self._tables[ty], arr, p + base[s_of], self._origins(s_of, p))
         self.events += n
         if self._progress is not None:
             self._progress(self.events)
@@ -141,7 +146,7 @@ class ColumnBuilder(Consumer):
                 t.rebuilt.clear()
                 pos = np.zeros(len(sizes), np.int64)
                 np.cumsum(sizes[:-1], out=pos[1:])
-                self._gather(t, chunk, pos)
+                self._gather(t, np.frombuffer(chunk, np.uint8), pos, _origin(chunk, pos))
                 self.events += len(sizes)
 
     def end(self, session: Session) -> None:
@@ -151,18 +156,23 @@ class ColumnBuilder(Consumer):
 
     # -- gathering -----------------------------------------------------------------------
 
-    def _gather(self, t: _Table, chunk: bytes, pos: Any) -> None:
+    def _origins(self, slot_of: Any, pos: Any) -> Callable[[int], tuple[bytes, int]]:
+        chunks = dict(self._chunks)
+        return lambda i: (chunks[int(slot_of[i])], int(pos[i]))
+
+    def _gather(self, t: _Table, arr: Any, pos: Any, origin: Callable[[int], tuple[bytes, int]]) -> None:
+        """Append the columns of the records at ``arr[pos]``; ``origin(i)``: the input
+        chunk and position of the i-th (for the fault of a corrupt one)."""
         lay = t.layout
-        arr = np.frombuffer(chunk, np.uint8)
         sizes = arr[pos + 6].astype(np.int64) | arr[pos + 7].astype(np.int64) << 8
-        _check(sizes < lay.window, "corrupt sample: its fields run past its record", chunk, pos)
+        _check(sizes < lay.window, "corrupt sample: its fields run past its record", origin)
         rows = sliding_window_view(arr, lay.window)[pos].view(t.dtype).ravel()
         rs = None
         if lay.raw_size_off:
             rs = rows[_RAW_SIZE].astype(np.int64)
             what = f"corrupt tracepoint data for {lay.name.replace(':', '__')}: "
-            _check(rs > sizes - lay.raw_off, what + "the payload runs past its sample", chunk, pos)
-            _check(rs < lay.need, what + "a field runs past the payload", chunk, pos)
+            _check(rs > sizes - lay.raw_off, what + "the payload runs past its sample", origin)
+            _check(rs < lay.need, what + "a field runs past the payload", origin)
         cols = [self._column(c, rows, arr, pos, rs, lay.raw_off) for c in lay.columns]
         t.batches.append(pa.RecordBatch.from_arrays(cols, schema=t.schema))
         t.rows += len(pos)
@@ -235,9 +245,13 @@ def _record_dtype(layout: EventLayout) -> Any:
     return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": layout.window})
 
 
-def _check(bad: Any, message: str, chunk: bytes, pos: Any) -> None:
+def _origin(chunk: bytes, pos: Any) -> Callable[[int], tuple[bytes, int]]:
+    return lambda i: (chunk, int(pos[i]))
+
+
+def _check(bad: Any, message: str, origin: Callable[[int], tuple[bytes, int]]) -> None:
     if bad.any():
-        raise record_fault(message, chunk, int(pos[int(np.argmax(bad))]))
+        raise record_fault(message, *origin(int(np.argmax(bad))))
 
 
 def _var_gather(arr: Any, starts: Any, lengths: Any) -> tuple[Any, Any]:
