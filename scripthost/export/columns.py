@@ -32,6 +32,9 @@ from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
 #: sink(layout, table): a table of one event type's next rows
 Sink = Callable[[EventLayout, Any], None]
 _U4 = np.dtype("<u4")
+#: events gathered at a time: enough that numpy's per-call costs vanish, few enough
+#: that the chunks they lie in and their rows stay a few MiB
+_GATHER = 1 << 15
 _RAW_SIZE = " raw_size"  # the record dtype's field for RAW's size (no column has a space)
 
 
@@ -119,6 +122,13 @@ class ColumnBuilder(Consumer):
         slot_of = np.frombuffer(slots, "<u2")
         pos = np.frombuffer(positions, _U4).astype(np.int64)
         type_of = np.frombuffer(types, "<u2")
+        for lo in range(0, n, _GATHER):  # a round can be large: memory holds one slice at a time
+            self._run_slice(slot_of[lo:lo + _GATHER], pos[lo:lo + _GATHER], type_of[lo:lo + _GATHER])
+        self.events += n
+        if self._progress is not None:
+            self._progress(self.events)
+
+    def _run_slice(self, slot_of: Any, pos: Any, type_of: Any) -> None:
         one_type = type_of[0] == type_of[-1] and (type_of == type_of[0]).all()
         for ty in ((int(type_of[0]),) if one_type else np.unique(type_of).tolist()):
             sel = None if one_type else type_of == ty
@@ -134,9 +144,6 @@ class ColumnBuilder(Consumer):
                 base[used] = np.cumsum(sizes) - sizes
                 arr = np.concatenate([np.frombuffer(self._chunks[x], np.uint8) for x in used.tolist()])
                 self._gather(self._tables[ty], arr, p + base[s_of], self._origins(s_of, p))
-        self.events += n
-        if self._progress is not None:
-            self._progress(self.events)
 
     def delivered(self) -> None:
         for t in self._tables:
@@ -183,13 +190,16 @@ class ColumnBuilder(Consumer):
         n = len(pos)
         col = np.ascontiguousarray(rows[c.name])
         if c.kind == INT:
-            return pa.array(col)
+            return _array(col)
         if c.kind == COMM:
             tids = col
             uniq, inv = np.unique(tids, return_inverse=True)
             comms = self._session.comms if self._session is not None else {}
-            names = [comms.get(tid) or f":{tid}" for tid in uniq.tolist()]
-            return pa.array(names, pa.string()).take(pa.array(inv.astype(np.int32)))
+            names = [(comms.get(tid) or f":{tid}").encode("utf-8", "replace") for tid in uniq.tolist()]
+            sizes = np.fromiter(map(len, names), np.int64, len(names))
+            joined = np.frombuffer(b"".join(names) or b"\0", np.uint8)
+            offs, data = _var_gather(joined, (np.cumsum(sizes) - sizes)[inv], sizes[inv])
+            return _strings(data, offs)
         if c.kind == BIN:
             return pa.FixedSizeBinaryArray.from_buffers(pa.binary(c.size), n, [None, pa.py_buffer(col)])
         if c.kind == STR:
@@ -198,7 +208,7 @@ class ColumnBuilder(Consumer):
             return _strings(*_cut_at_nul(data, offs))
         if c.kind == LIST:
             values = col.ravel()
-            return pa.FixedSizeListArray.from_arrays(pa.array(values), c.size // values.itemsize)
+            return pa.FixedSizeListArray.from_arrays(_array(values), c.size // values.itemsize)
         # a __data_loc/__rel_loc field: its locator's offset and length, cut at the payload's end
         loc = col.astype(np.int64)
         start = (loc & 0xFFFF) + c.base
@@ -209,8 +219,8 @@ class ColumnBuilder(Consumer):
         offs, data = _var_gather(arr, pos + raw_off + start, length)
         if c.kind == STR_DYN:
             return _strings(*_cut_at_nul(data, offs))
-        values = pa.array(data.view(c.dtype))
-        return pa.ListArray.from_arrays(pa.array((offs // np.dtype(c.dtype).itemsize).astype(np.int32)), values)
+        values = _array(data.view(c.dtype))
+        return pa.ListArray.from_arrays(_array((offs // np.dtype(c.dtype).itemsize).astype(np.int32)), values)
 
     def _emit(self, t: _Table) -> None:
         if not t.batches:
@@ -243,6 +253,11 @@ def _record_dtype(layout: EventLayout) -> Any:
         formats.append("<u4")
         offsets.append(layout.raw_size_off)
     return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": layout.window})
+
+
+def _array(values: Any) -> Any:
+    """An Arrow array over a contiguous numpy array's buffer (pa.array would import pandas)."""
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])
 
 
 def _origin(chunk: bytes, pos: Any) -> Callable[[int], tuple[bytes, int]]:

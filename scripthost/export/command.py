@@ -20,6 +20,8 @@ from scripthost.errors import UsageError
 
 __all__ = ["export_main"]
 
+#: rows per table handed to the writer: a Parquet row group
+EXPORT_BATCH_ROWS = 1 << 16
 USAGE = "scripthost export -i INPUT -o DIR [--format parquet|arrow|csv|jsonl] [options]"
 
 
@@ -95,13 +97,20 @@ def export_main(argv: list[str]) -> int:
         except OSError:
             pass
     progress = _progress(session, total)
-    builder = ColumnBuilder(out, events=set(opts.event) if opts.event else None, progress=progress)
+    builder = ColumnBuilder(out, events=set(opts.event) if opts.event else None, batch_rows=EXPORT_BATCH_ROWS,
+                            progress=progress)
     try:
         session.run(builder)
+    except BaseException:
+        try:
+            out.close()
+        except Exception:
+            pass  # the reading fault is the news
+        raise
     finally:
-        out.close()
         if progress is not None:
             sys.stderr.write("\n")
+    out.close()
     _check_events(session, opts.event)
     for name, rows in sorted(out.rows.items()):
         sys.stderr.write(f"{name}: {rows} rows\n")

@@ -8,6 +8,8 @@ wants a time range skips the parts outside it (Parquet keeps each column's min/m
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -22,7 +24,7 @@ pa = require("pyarrow", "export")
 
 def _parquet(path: Path, schema: Any) -> Any:
     import pyarrow.parquet as pq
-    return pq.ParquetWriter(path, schema)
+    return pq.ParquetWriter(path, schema, compression="lz4")  # as small as snappy here, faster
 
 
 def _arrow(path: Path, schema: Any) -> Any:
@@ -97,7 +99,9 @@ class _Part:
 
 
 class DatasetWriter:
-    """Writes each event type's tables (ColumnBuilder's sink) into its parts."""
+    """Writes each event type's tables (ColumnBuilder's sink) into its parts, in a thread
+    of its own (the encoders let go of the GIL: the next batches are gathered meanwhile);
+    at most two tables wait for it."""
 
     def __init__(self, root: str, fmt: str, part_rows: int = 1 << 20) -> None:
         if fmt not in FORMATS:
@@ -114,8 +118,35 @@ class DatasetWriter:
         self._parts: dict[str, _Part] = {}
         #: rows written per event name
         self.rows: dict[str, int] = {}
+        self._queue: "queue.Queue[Optional[tuple[EventLayout, Any]]]" = queue.Queue(maxsize=2)
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._drain, name="scripthost-export", daemon=True)
+        self._thread.start()
 
     def __call__(self, layout: EventLayout, table: Any) -> None:
+        if self._error is not None:
+            self._raise()
+        self._queue.put((layout, table))
+
+    def _drain(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if self._error is None:
+                try:
+                    self._write(*job)
+                except BaseException as e:  # raised in the reading thread
+                    self._error = e
+
+    def _raise(self) -> None:
+        err, self._error = self._error, None
+        if isinstance(err, OSError):
+            raise ScripthostError(f"cannot write {self.root}: {err.strerror or err}") from None
+        assert err is not None
+        raise err
+
+    def _write(self, layout: EventLayout, table: Any) -> None:
         name = layout.name
         offset = 0
         while offset < table.num_rows:
@@ -144,7 +175,13 @@ class DatasetWriter:
         return part
 
     def close(self) -> None:
+        """Write what is queued and close every part; a write's fault is raised here."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
         for part in self._parts.values():
             part.writer.close()
         self._parts.clear()
+        if self._error is not None:
+            self._raise()
 
