@@ -65,21 +65,10 @@ class sample_event:  # noqa: N801 - mainline's name
         self._event = event
         self.evsel = ev
 
-    @property
-    def sample_pid(self) -> int:
-        return self._event.pid
-
-    @property
-    def sample_tid(self) -> int:
-        return self._event.tid
-
-    @property
-    def sample_time(self) -> int:
-        return self._event.time
-
-    @property
-    def sample_cpu(self) -> int:
-        return self._event.cpu
+    sample_pid = property(lambda self: self._event.pid)
+    sample_tid = property(lambda self: self._event.tid)
+    sample_time = property(lambda self: self._event.time)
+    sample_cpu = property(lambda self: self._event.cpu)
 
     def __getattr__(self, name: str) -> Any:
         key = _FROM_RECORD.get(name)
