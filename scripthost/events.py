@@ -12,6 +12,7 @@ perf's names, and ``callchain`` resolves the callchain to symbols, both on deman
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, Callable
 
 from scripthost.engine.attrs import Evsel
@@ -103,14 +104,15 @@ class Event(tuple):
 
 def _event_class(name: str, field_names: list[str]) -> type[Event]:
     cls_name = "".join(p.capitalize() for p in name.replace(":", "_").replace("-", "_").split("_") if p) or "Event"
-    return type(cls_name if cls_name.isidentifier() else "Event", (Event,), {
-        "__slots__": (), "field_names": tuple(field_names),
-        "_index": {n: _FIRST_FIELD + i for i, n in enumerate(field_names)}})
+    index = {n: _FIRST_FIELD + i for i, n in enumerate(field_names)}
+    ns: dict[str, Any] = {"__slots__": (), "field_names": tuple(field_names), "_index": index}
+    # fields as C-level getters, where no name of Event's takes them (those go by `field`)
+    ns.update({n: property(itemgetter(i)) for n, i in index.items() if not hasattr(Event, n)})
+    return type(cls_name if cls_name.isidentifier() else "Event", (Event,), ns)
 
 
 def event_decoder(ev: Evsel, name: str, session: Any, out: Callable[[Event], Any]) -> Callable[[tuple], Any]:
     """A handler for ``ev``'s queue items that passes each as an Event to ``out``."""
-    pid_off = ev.pid_off
     env: dict[str, Any] = {"out": out, "new": tuple.__new__, "NAME": name, "S": session,
                            "comms": session.comms}
     fmt = ev.tp_format if ev.is_tracepoint else None
@@ -123,16 +125,18 @@ def event_decoder(ev: Evsel, name: str, session: Any, out: Callable[[Event], Any
         return compile_handler(body, env, _GEN)
     from scripthost.langs.python_rt import field_value_plan
     fields = fmt.common_fields + fmt.fields
-    sfmt, names, over, exprs, plan_env = field_value_plan(fields)
+    # the plan reads common_pid as _cpid itself: every other field through it, that one as _cpid
+    rest = [f for f in fields if f.name != "common_pid"]
+    sfmt, names, over, exprs, plan_env = field_value_plan(rest)
     exprs = [f"bytes({e})" if e.startswith(("bytearray(", "_dyn_bytes(")) else e for e in exprs]
+    by_name = dict(zip((f.name for f in rest), exprs), common_pid="_cpid")
+    exprs = [by_name[f.name] for f in fields]
     lines, decode_env = tracepoint_decoder(
         ev, sfmt, names, over, any("raw" in e for e in exprs), payload_need(fields),
-        f"corrupt tracepoint data for {fmt.system}__{fmt.name}: ")
+        f"corrupt tracepoint data for {fmt.system}__{fmt.name}: ", pid=bool(ev.pid_off))
     env.update(plan_env, **decode_env)
     env["E"] = _event_class(name, [f.name for f in fields])
-    env["PID"] = __import__("struct").Struct("<i").unpack_from
-    pid = f"PID(item[2], item[1] + {pid_off})[0]" if pid_off else "-1"
     lines += ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid",
-              f"    out(new(E, (NAME, t, cpu, {pid}, tid, c, item, S, {', '.join(exprs)})))"]
+              f"    out(new(E, (NAME, t, cpu, {'pid' if ev.pid_off else '-1'}, tid, c, item, S, {', '.join(exprs)})))"]
     return compile_handler(lines, env, _GEN)
 

@@ -193,8 +193,11 @@ class ColumnBuilder(Consumer):
             return _array(col)
         if c.kind == COMM:
             tids = col
-            uniq, inv = np.unique(tids, return_inverse=True)
             comms = self._session.comms if self._session is not None else {}
+            if tids[0] == tids[-1] and (tids == tids[0]).all():  # one thread: no sort
+                one = (comms.get(int(tids[0])) or f":{tids[0]}").encode("utf-8", "replace")
+                return _strings(np.frombuffer(one * n, np.uint8), np.arange(n + 1, dtype=np.int64) * len(one))
+            uniq, inv = np.unique(tids, return_inverse=True)
             names = [(comms.get(tid) or f":{tid}").encode("utf-8", "replace") for tid in uniq.tolist()]
             sizes = np.fromiter(map(len, names), np.int64, len(names))
             joined = np.frombuffer(b"".join(names) or b"\0", np.uint8)
