@@ -41,12 +41,13 @@ usage: scripthost [--version] [--help] COMMAND [ARGS]
        scripthost trace ...     run trace scripts (see `scripthost trace -h`)
        scripthost script ...    the same as `scripthost trace` (perf's name for it)
        scripthost record ...    record kernel events (see `scripthost record -h`)
+       scripthost export ...    a recording as Parquet/Arrow/CSV/JSON datasets (see `scripthost export -h`)
        scripthost help [COMMAND]    this text, or COMMAND's
        scripthost version       print the version
 """
 
 #: commands by every name they answer to: `script` is perf's name for `trace`
-_COMMANDS = {"trace": "trace", "script": "trace", "record": "record"}
+_COMMANDS = {"trace": "trace", "script": "trace", "record": "record", "export": "export"}
 
 
 def run_script_session(session: "Session", runtime: "Runtime", script: str) -> int:
@@ -206,6 +207,9 @@ def _dispatch(argv: list[str]) -> int:
     cmd = _COMMANDS[cmd]
     if cmd == "trace":
         return _exit_like(trace_main(rest))
+    if cmd == "export":
+        from scripthost.export.command import export_main
+        return export_main(rest)
     from scripthost.collect.record import record_main
     return _exit_like(record_main(rest))
 
