@@ -21,13 +21,13 @@ from scripthost.engine.symbols import (
     running_kernel_build_id,
 )
 
-__all__ = ["Dso", "Map", "Maps", "Machine", "Location", "KERNEL_DSO"]
+__all__ = ["Dso", "Map", "Maps", "Machine", "Location", "KERNEL_DSO", "CONTEXT_MAX", "CONTEXT_MODE"]
 
 KERNEL_DSO = "[kernel.kallsyms]"
 # callchain context markers (PERF_CONTEXT_*, as u64)
-_CONTEXT_MAX = (1 << 64) - 4095
+CONTEXT_MAX = (1 << 64) - 4095
 _CHAINS_KEPT = 1 << 16  # resolved stacks kept, at most
-_CONTEXT_MODE = {(1 << 64) - 32: 3, (1 << 64) - 128: 1, (1 << 64) - 512: 2,
+CONTEXT_MODE = {(1 << 64) - 32: 3, (1 << 64) - 128: 1, (1 << 64) - 512: 2,
                  (1 << 64) - 2176: 4, (1 << 64) - 2560: 5}
 _ANON_PREFIXES = ("//anon", "/dev/zero", "/anon_hugepage")
 
@@ -349,8 +349,8 @@ class Machine:
         if locs is None:
             out = []
             for ip in chain:
-                if ip >= _CONTEXT_MAX:
-                    cpumode = _CONTEXT_MODE.get(ip, -1)
+                if ip >= CONTEXT_MAX:
+                    cpumode = CONTEXT_MODE.get(ip, -1)
                     if cpumode < 0:
                         out.clear()
                         break

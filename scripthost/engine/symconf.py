@@ -30,6 +30,11 @@ class SymbolConfig:
     max_stack: int = DEFAULT_MAX_STACK
     stop_bt: frozenset = frozenset()
 
+    @property
+    def whole_chains(self) -> bool:
+        """Callchains print every recorded frame (no --max-stack below the kernel's, no --stop-bt)."""
+        return self.max_stack >= DEFAULT_MAX_STACK and not self.stop_bt
+
     def path(self, name: str) -> str:
         """Where the file ``name`` is read from: under --symfs when given."""
         return self.symfs + name if self.symfs else name
