@@ -228,7 +228,7 @@ class Session:
     def _apply_event_desc(self, payload: bytes, at: Optional[int]) -> None:
         """Evsel names from the EVENT_DESC feature (perf's names, e.g. "dummy:HG"); ``at``:
         where the payload starts in the input."""
-        from scripthost.engine.header_print import event_desc
+        from scripthost.engine.features import event_desc
         for _attr, name, ids, _at in event_desc(payload, at):
             for eid in ids:
                 self._names_by_id[eid] = name

@@ -33,7 +33,8 @@ from scripthost.engine.read_groups import original_record
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError
 from scripthost.langs import perf_sample
-from scripthost.langs.base import Runtime, ScriptError, exec_path, own_exec_path
+from scripthost.exec_paths import exec_path, own_exec_path
+from scripthost.langs.base import Runtime, ScriptError
 from scripthost.outfault import OutputFault
 
 __all__ = ["PerlRuntime"]

@@ -28,11 +28,11 @@ from scripthost.engine.layouts import SampleType
 from scripthost.engine.printfmt import DefineCalls, DefineWalk, PrintFormat
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError
-from scripthost.langs.base import Runtime, ScriptError, exec_path
-from scripthost.langs.sample_dict import SampleDicts, frames
 # at import time: the finder below may first run inside a script's `import subprocess`,
 # which perf_exec_path needs whole (subprocess imports msvcrt before it defines run)
-from scripthost.library import perf_exec_path
+from scripthost.exec_paths import exec_path, perf_exec_path
+from scripthost.langs.base import Runtime, ScriptError
+from scripthost.langs.sample_dict import SampleDicts, frames
 
 __all__ = ["PythonRuntime", "field_value_plan"]
 
