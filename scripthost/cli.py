@@ -130,14 +130,15 @@ def trace_main(argv: list[str]) -> int:
         from scripthost.library import print_listing
         return print_listing(sys.stdout)
     from scripthost.symbol_options import check_owner, symbol_options
+    from scripthost.engine.source import default_input
     if opts.half is None and opts.name is None:
-        check_owner(opts.input or _default_input(), opts.force)
+        check_owner(opts.input or default_input(), opts.force)
     if opts.header_only:
         from scripthost.engine.header_print import print_header_of
-        return print_header_of(opts.input or _default_input(), sys.stdout, opts.show_info)
+        return print_header_of(opts.input or default_input(), sys.stdout, opts.show_info)
     if opts.gen_script:
         from scripthost.langs.generate import generate_script
-        return generate_script(opts.gen_script, opts.input or _default_input())
+        return generate_script(opts.gen_script, opts.input or default_input())
     if opts.half is not None or opts.name is not None:
         from scripthost.live import live_main
         return live_main(opts.half, opts.name, opts.args, input_path=opts.input)
@@ -148,7 +149,7 @@ def trace_main(argv: list[str]) -> int:
     from scripthost.engine.filters import parse_filters
     from scripthost.engine.timestamps import relative_clock
     filters = parse_filters(time=opts.time, cpu=opts.cpu, pid=opts.pid, tid=opts.tid)
-    return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
+    return run_recording(opts.input or default_input(), opts.script, opts.script_args,
                          filters=filters, nanoseconds=opts.ns,
                          fields=parse_fields(opts.fields) if opts.fields is not None else None,
                          hide_call_graph=opts.hide_call_graph,
@@ -156,17 +157,6 @@ def trace_main(argv: list[str]) -> int:
                          header=opts.header, full_header=opts.show_info, symbols=symbol_options(opts),
                          show=frozenset(o.dest for o in OPTIONS
                                         if o.long.startswith("show-") and o.long.endswith("-events") and getattr(opts, o.dest)))
-
-
-def _default_input() -> str:
-    """perf's rule: stdin when it is a FIFO, else ./perf.data."""
-    import stat
-    try:
-        if stat.S_ISFIFO(os.fstat(0).st_mode):
-            return "-"
-    except OSError:
-        pass
-    return "perf.data"
 
 
 def _exit_like(status: int) -> int:

@@ -31,7 +31,8 @@ from scripthost.engine.attrs import S_CALLCHAIN, S_PID, Evsel
 from scripthost.engine.filters import CPU_ERROR_STATUS, NO_SAMPLE_TIME, TIME_ERROR_STATUS, SampleFilter, check_cpus
 from scripthost.engine.machine import Location, Machine
 from scripthost.engine.layouts import (
-    EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
+    EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, MISC_MMAP_BUILD_ID, MISC_PROC_MAP_PARSE_TIMEOUT,
+    RecordType as R, U32, U64,
 )
 from scripthost.engine.read_groups import ReadSplitter, reads_counters
 from scripthost.engine.reader import Recording, open_recording
@@ -52,7 +53,6 @@ _GC_YOUNG = 50_000
 _COMM_BODY = 8  # u32 pid, tid
 _PIDS = struct.Struct("<ii")
 _MMAP = struct.Struct("<iiQQQ")
-_MMAP_BUILD_ID = 1 << 14
 
 
 class Consumer:
@@ -111,7 +111,7 @@ class Consumer:
 
 class SessionStats:
     __slots__ = ("records", "samples", "lost_chunks", "lost_events", "lost_samples",
-                 "out_of_order", "unknown_ids", "unknown_records")
+                 "out_of_order", "unknown_ids", "unknown_records", "proc_map_timeouts")
 
     def __init__(self) -> None:
         self.records = 0
@@ -122,6 +122,7 @@ class SessionStats:
         self.out_of_order = 0
         self.unknown_ids = 0
         self.unknown_records = 0
+        self.proc_map_timeouts = 0
 
 
 class _Handlers(dict):
@@ -650,6 +651,8 @@ class Session:
                 else:
                     self.comms.pop(tid, None)
         if rtype == R.MMAP or rtype == R.MMAP2 or rtype == R.FORK:
+            if misc & MISC_PROC_MAP_PARSE_TIMEOUT and rtype != R.FORK:
+                self.stats.proc_map_timeouts += 1
             self._apply_map_record(rtype, misc, body)
         if rtype == R.LOST:
             if len(body) >= 16:
@@ -681,7 +684,7 @@ class Session:
                 return
             pid, _, start, length, pgoff = _MMAP.unpack_from(body, 0)
             name = body[64:]
-            bid = body[36:36 + min(body[32], 20)].hex() if misc & _MMAP_BUILD_ID else ""
+            bid = body[36:36 + min(body[32], 20)].hex() if misc & MISC_MMAP_BUILD_ID else ""
         name = name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
         m.mmap(pid, start, length, pgoff, name, (misc & 7) == 1, bid)
 
@@ -702,6 +705,13 @@ class Session:
             out.write(f"Warning:\n{s.unknown_ids} samples with id not present in the header\n")
         if s.out_of_order:
             out.write(f"Warning:\n{s.out_of_order} out of order events recorded.\n")
+        if s.proc_map_timeouts:
+            out.write(f"Warning:\n{s.proc_map_timeouts} map information files for pre-existing threads were\n"
+                      "not processed, if there are samples for addresses they\n"
+                      "will not be resolved, you may find out which are these\n"
+                      "threads by running with -v and redirecting the output\n"
+                      "to a file.\nThe time limit to process proc map is too short?\n"
+                      "Increase it by --proc-map-timeout\n")
         out.flush()
 
 
