@@ -74,16 +74,16 @@ def _check_events(session: Any, wanted: Optional[list[str]]) -> None:
                          f"(it has {', '.join(session.evsel_name(ev) for ev in session.evsels)})")
 
 
-def export_main(argv: list[str]) -> int:
+def export_main(argv: list[str], default_input: Callable[[], str] = lambda: "perf.data") -> int:
+    """The command; ``default_input()``: the input without -i (the CLI's: perf's rule)."""
     opts = _parser().parse_args(argv)
     if opts.part_rows < 1:
         raise UsageError("export: --part-rows must be at least 1")
-    from scripthost.cli import _default_input
     from scripthost.engine.filters import parse_filters
     from scripthost.engine.session import Session
     from scripthost.export.columns import ColumnBuilder
     from scripthost.export.writers import DatasetWriter
-    inp = opts.input or _default_input()
+    inp = opts.input or default_input()
     filters = parse_filters(time=opts.time, cpu=opts.cpu, pid=opts.pid, tid=opts.tid)
     session = Session(inp)
     if filters is not None:
