@@ -29,6 +29,7 @@ __all__ = ["main", "trace_main", "run_recording", "run_script_session"]
 if TYPE_CHECKING:
     from scripthost.engine.session import Session
     from scripthost.engine.filters import SampleFilter
+    from scripthost.symbol_options import SymbolOptions
     from scripthost.langs.base import Runtime
 
 #: the default output writes one line per event: a large buffer
@@ -70,9 +71,12 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
 
 
 def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool = False,
-                  full_header: bool = False) -> "Session":
+                  full_header: bool = False, symbols: Optional["SymbolOptions"] = None,
+                  unordered: bool = False) -> "Session":
     """The session over ``inp``: printing the header first with --header (-I: in full),
-    keeping only the samples ``filters`` accept."""
+    keeping only the samples ``filters`` accept, symbols found and filtered as
+    ``symbols`` (-c/-S/--dsos, --symfs, --kallsyms, ...) say, in input order when
+    ``unordered``."""
     if header:
         from scripthost.engine.header_print import header_session
         session = header_session(inp, sys.stdout, full_header)
@@ -81,15 +85,22 @@ def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool =
         session = Session(inp)
     if filters is not None:
         session.set_filter(filters)
+    if symbols is not None:
+        symbols.apply(session)
+    if unordered:
+        session.set_unordered()
     return session
 
 
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
                   filters: Optional["SampleFilter"] = None, header: bool = False,
-                  full_header: bool = False, **printer_options: Any) -> int:
+                  full_header: bool = False, symbols: Optional["SymbolOptions"] = None,
+                  **printer_options: Any) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything.
     ``filters`` choose the samples scripts and the default output see (perf filters first);
-    ``printer_options`` are DefaultPrinter's keywords (nanoseconds, clock, ...)."""
+    ``printer_options`` are DefaultPrinter's keywords (nanoseconds, clock, ...); with
+    --show-round-events perf delivers in input order."""
+    unordered = "show_round_events" in printer_options.get("show", ())
     if script is not None:
         from scripthost.langs.base import runtime_for
         from scripthost.langs.specs import resolve_script
@@ -98,11 +109,12 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         runtime = runtime_for(path, script_args, lang.key)
         with runtime:
             runtime.load()
-            return run_script_session(_open_session(inp, filters, header, full_header), runtime, script)
+            return run_script_session(_open_session(inp, filters, header, full_header, symbols, unordered),
+                                      runtime, script)
     from scripthost.engine.output import DefaultPrinter
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
-        _open_session(inp, filters, header, full_header).run(DefaultPrinter(out, **printer_options))
+        _open_session(inp, filters, header, full_header, symbols, unordered).run(DefaultPrinter(out, **printer_options))
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
         raise OutputFault(e) from None
@@ -117,6 +129,9 @@ def trace_main(argv: list[str]) -> int:
     if opts.list:
         from scripthost.library import print_listing
         return print_listing(sys.stdout)
+    from scripthost.symbol_options import check_owner, symbol_options
+    if opts.half is None and opts.name is None:
+        check_owner(opts.input or _default_input(), opts.force)
     if opts.header_only:
         from scripthost.engine.header_print import print_header_of
         return print_header_of(opts.input or _default_input(), sys.stdout, opts.show_info)
@@ -138,7 +153,7 @@ def trace_main(argv: list[str]) -> int:
                          fields=parse_fields(opts.fields) if opts.fields is not None else None,
                          hide_call_graph=opts.hide_call_graph,
                          clock=relative_clock(opts.reltime, opts.deltatime),
-                         header=opts.header, full_header=opts.show_info,
+                         header=opts.header, full_header=opts.show_info, symbols=symbol_options(opts),
                          show=frozenset(o.dest for o in OPTIONS
                                         if o.long.startswith("show-") and o.long.endswith("-events") and getattr(opts, o.dest)))
 

@@ -30,7 +30,9 @@ class StreamError(ScripthostError):
 
 class EmptyInput(StreamError):
     """The input ended before its first byte: the recording failed (and, as a record half
-    in a pipeline, has already said why)."""
+    in a pipeline, has already said why).  perf script exits 255 on an empty file or pipe."""
+
+    exit_code = 255
 
     def __init__(self) -> None:
         super().__init__("empty input: no perf data (did the record side fail to start?)", 0)

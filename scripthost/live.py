@@ -156,9 +156,6 @@ class _RecordHalf:
         return ""
 
 
-#: perf script's status for an input without data
-EMPTY_PIPE_STATUS = 255
-
 #: record_command's placeholder for the stream's fd, known once the pipe exists
 _STREAM_FD = "/dev/fd/STREAM"
 
@@ -231,7 +228,7 @@ def live_main(half: Optional[str], name: Optional[str], args: list[str], *,
         except EmptyInput:
             if inp == "-" and _stdin_is_pipe():
                 # the record half before us in the pipeline failed and has said why
-                raise SystemExit(EMPTY_PIPE_STATUS) from None
+                raise SystemExit(EmptyInput.exit_code) from None
             raise
     report_args, record_args = split_args(script, args)
     return _run_live(script, report_args, record_args)

@@ -29,6 +29,7 @@ class Option:
     value: Optional[str] = None  # the value's name in the usage text; None for a flag
     help: str = ""
     repeat: bool = False  # a value option given more than once keeps every value, in order
+    default: object = None  # the value when not given (None: [] / False / None by kind)
 
     @property
     def dest(self) -> str:
@@ -62,8 +63,24 @@ OPTIONS: tuple[Option, ...] = (
     Option("show-lost-events", None, None, "show the lost events (if recorded)"),
     Option("show-cgroup-events", None, None, "show the cgroup events (if recorded)"),
     Option("show-bpf-events", None, None, "show the bpf events (if recorded)"),
+    Option("show-round-events", None, None, "show the round events (if recorded); as with perf, "
+           "events then come in input order, unsorted"),
     Option("fields", "F", "FIELDS", "comma separated output fields, prepend with 'type:' (hw, sw, trace, "
            "raw, synth); +field to add and -field to remove"),
+    Option("comms", "c", "COMM[,COMM...]", "only samples of threads with these comms (at sample time)"),
+    Option("symbols", "S", "SYM[,SYM...]", "only samples whose ip is in these symbols, or at these hex addresses"),
+    Option("addr-range", None, "N", "with -S ADDR: samples whose ip is in [ADDR, ADDR+N) too"),
+    Option("dsos", None, "DSO[,DSO...]", "only samples whose ip is in these DSOs (file name or full path)"),
+    Option("max-stack", None, "N", "resolve at most N callchain entries (scripts see no more either)"),
+    Option("stop-bt", None, "SYM[,SYM...]", "end a printed callchain after the first of these symbols"),
+    Option("inline", None, None, "show inline functions (perf 6.1's default; changes no output)", default=True),
+    Option("demangle", None, None, "demangle C++ symbol names (the default; --no-demangle: as in the file)",
+           default=True),
+    Option("demangle-kernel", None, None, "demangle kernel symbol names too"),
+    Option("vmlinux", "k", "FILE", "kernel symbols from this vmlinux ELF file"),
+    Option("kallsyms", None, "FILE", "kernel symbols from this kallsyms text"),
+    Option("symfs", None, "DIR", "look for files with symbols relative to DIR"),
+    Option("force", "f", None, "read a recording another user owns"),
     Option("help", "h", None, "this text"),
     Option("version", None, None, "print scripthost's version and the perf version it follows"),
 )
@@ -90,6 +107,8 @@ class TraceOptions:
         opt = _BY_LONG.get(dest.replace("_", "-"))
         if opt is None:
             raise AttributeError(dest)
+        if opt.default is not None:
+            return opt.default
         return [] if opt.repeat else (False if opt.value is None else None)
 
 

@@ -5,12 +5,15 @@ tracepoints and cpu-clock, system-wide and per-command; perf's errors and exit s
 from __future__ import annotations
 
 import collections
+import random
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from conftest import can_record, needs_perl, perf, record_input, scripthost
+from test_ordering import _cpu_rounds, _stream
 
 pytestmark = can_record
 
@@ -164,3 +167,18 @@ def test_perl_script_filtered(system_tp: Recording) -> None:
     script = str(PERF_SCRIPTS / "perl" / "check-perf-trace.pl")
     for args in (["--pid", system_tp.pid], ["-C", "0"], ["--time", "10%-30%"]):
         _same(system_tp, *args, "-s", script, env=PERL_ENV)  # the script prints a hash's keys
+
+
+@pytest.mark.skipif(shutil.which("perf") is None, reason="perf is not installed")
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("flt", [("--time", "1000,3000"), ("--tid", "5,6,7,40"), ("--time", "2500,")],
+                         ids=["time", "tid", "time-open"])
+def test_filtered_runs_count_out_of_order_events_as_perf(seed: int, flt: tuple[str, str]) -> None:
+    """perf counts an out-of-order event as it queues it, before its filters: a pipe-mode
+    stream with late events (tid: the arrival index), the same stdout and warning as perf."""
+    rng = random.Random(seed)
+    stream = _stream(_cpu_rounds(rng, 3, 200, 0.05))
+    args = ("-i", "-", "-F", "tid,time", *flt)
+    ours, theirs = scripthost("trace", *args, input=stream), perf("script", *args, input=stream)
+    assert b"out of order events" in theirs.stderr
+    assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)

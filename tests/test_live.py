@@ -213,10 +213,21 @@ def test_report_half_after_a_failed_record_half_adds_no_line() -> None:
     assert r.stdout.split() == ["0", str(theirs.returncode)] == ["0", "255"] and r.stderr == ""
 
 
+@pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")
 def test_report_of_an_empty_file_still_says_so(tmp_path: Path) -> None:
     (tmp_path / "empty.data").write_bytes(b"")
+    theirs = subprocess.run(["perf", "script", "-i", str(tmp_path / "empty.data")], capture_output=True)
     r = _sh("trace", "report", "syscall-counts", "-i", str(tmp_path / "empty.data"))
-    assert r.returncode == 2 and r.stderr.startswith("scripthost: empty input") and r.stderr.count("\n") == 1
+    assert r.returncode == theirs.returncode == 255
+    assert r.stderr.startswith("scripthost: empty input") and r.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")
+def test_an_empty_pipe_exits_with_perfs_status() -> None:
+    theirs = subprocess.run(["bash", "-c", ": | perf script -i -"], capture_output=True)
+    r = _pipeline(": | SH trace -i -")
+    assert r.stdout.split()[-1] == str(theirs.returncode) == "255", (r.stdout, theirs.returncode)
+    assert r.stderr.startswith("scripthost: empty input") and r.stderr.count("\n") == 1
 
 
 @pytest.mark.skipif(PERF_EXEC is None, reason="perf is not installed")

@@ -10,10 +10,13 @@ places) check that the result is perf's, order and out-of-order count alike.
 from __future__ import annotations
 
 import random
+import shutil
 import struct
+from bisect import bisect_right
 
 import pytest
 
+from conftest import perf, scripthost
 from scripthost.collect.perf_event import pack_attr
 from scripthost.engine import source
 from scripthost.engine.layouts import FILE_HEADER, PERF_MAGIC, PIPE_HEADER, RecordType as R, SampleType as ST
@@ -58,35 +61,32 @@ def _file(events: list, with_id: bool = True) -> bytes:
 
 
 def _perf_order(events: list) -> tuple[list[int], int]:
-    """perf's delivery order (as arrival indices) and its out-of-order count."""
+    """perf's delivery order (as arrival indices) and its out-of-order count: an event counts
+    when it arrives earlier than the last one delivered by then; a round's next limit is the
+    queue's largest time, which restarts with the first event into an empty queue."""
     queue: list[tuple[int, int]] = []
     out: list[int] = []
-    next_flush = last = ooo = 0
-
-    def deliver(batch: list[tuple[int, int]]) -> None:
-        nonlocal last, ooo
-        ooo += sum(1 for t, _ in batch if t < last)
-        out.extend(n for _, n in batch)
-        last = batch[-1][0]
-
+    next_flush = last = ooo = top = 0
     for n, t in enumerate(events):
         if t != "round":
-            queue.append((t, n))
+            ooo += t < last
+            if not queue or t >= top:
+                top = t
+            queue.insert(bisect_right(queue, t, key=_time), (t, n))
             continue
-        if not queue:
-            continue
-        queue.sort(key=lambda e: e[0])
-        limit, top = next_flush, queue[-1][0]
-        if limit:
-            k = sum(1 for e in queue if e[0] <= limit)
+        if next_flush:
+            k = bisect_right(queue, next_flush, key=_time)
             if k:
-                deliver(queue[:k])
+                out.extend(n for _, n in queue[:k])
+                last = queue[k - 1][0]
                 del queue[:k]
-        next_flush = max(next_flush, top)
-    if queue:
-        queue.sort(key=lambda e: e[0])
-        deliver(queue)
+        next_flush = top
+    out.extend(n for _, n in queue)
     return out, ooo
+
+
+def _time(entry: tuple[int, int]) -> int:
+    return entry[0]
 
 
 class _Recorder(Consumer):
@@ -179,3 +179,19 @@ def test_perfs_documented_example() -> None:
     session.run(rec)
     assert [[events[n] for n in f] for f in rec.flushes] == [[1, 2, 2, 3, 3, 4, 4], [5, 5, 6, 6, 7, 7], [8, 9, 10]]
     assert session.stats.out_of_order == 0
+
+
+@pytest.mark.skipif(shutil.which("perf") is None, reason="perf is not installed")
+@pytest.mark.parametrize("seed", range(24))
+def test_order_and_count_equal_the_real_perfs(seed: int) -> None:
+    """The same streams read by the real perf: its order (the tids) and its warning are ours,
+    and the model's."""
+    rng = random.Random(seed)
+    events = _cpu_rounds(rng, rng.randint(1, 4), rng.randint(1, 300), [0.0, 0.002, 0.05][seed % 3])
+    stream = _stream(events)
+    theirs = perf("script", "-i", "-", "-F", "tid", input=stream)
+    ours = scripthost("trace", "-i", "-", "-F", "tid", input=stream)
+    assert (ours.stdout, ours.stderr) == (theirs.stdout, theirs.stderr)
+    order, ooo = _perf_order(events)
+    assert list(map(int, theirs.stdout.split())) == order
+    assert (f"Warning:\n{ooo} out of order events recorded.\n" if ooo else "") == theirs.stderr.decode()

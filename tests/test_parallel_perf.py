@@ -83,12 +83,22 @@ def test_per_cpu_slices_equal_perf(recording: tuple[Path, Path], tmp_path: Path)
     assert len(cmds) == 4 and any("--cpu=0" in c for c in cmds) and any("--cpu=1" in c for c in cmds)
 
 
-@pytest.mark.xfail(strict=True, reason="known difference: perf counts out-of-order events "
-                   "before its filters (each --cpu job warns of the whole file's); our core "
-                   "counts only the samples a filter keeps")
+#: recordings tried for one that has out-of-order events (about one in three has)
+_TRIES = 6
+
+
 def test_per_cpu_jobs_warn_as_perf(recording: tuple[Path, Path], tmp_path: Path) -> None:
+    """perf counts out-of-order events as it queues them, before --cpu/--time: each job warns
+    of the whole file's count, and so do ours."""
     data, exe = recording
+    for n in range(_TRIES):
+        if b"out of order events" in perf("script", "-i", str(data)).stderr:
+            break
+        again = tmp_path / f"try{n}"
+        again.mkdir()
+        data = Path(record_input(again, "file", "-a", "-e", "raw_syscalls:sys_enter", "--", *WORKLOAD)[0][1])
+    else:
+        pytest.skip(f"none of {_TRIES} recordings has out-of-order events: nothing to compare")
     ours, theirs = _both(tmp_path, exe, "--per-cpu", "--nr=2", "--", "script", "--ns", "-i", str(data))
-    if not any(k.endswith("err.txt") for k in theirs):
-        pytest.fail("this recording has no out-of-order events: nothing to compare")  # xfail either way
+    assert any(k.endswith("err.txt") for k in theirs)
     assert ours == theirs

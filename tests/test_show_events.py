@@ -73,3 +73,29 @@ def test_lost_events_match_perf(tmp_path: Path) -> None:
     if b"PERF_RECORD_LOST" not in perf("script", *inp, "--show-lost-events").stdout:
         pytest.skip("this run lost no events (the machine kept up)")
     _same_as_perf(inp, stdin, "--show-lost-events")
+
+
+#: recordings with FINISHED_ROUND records: tracepoints and cpu-clock (with callchains),
+#: system-wide (many rounds, events of the two CPUs interleaved) and per-command
+ROUND_RECORDINGS = {
+    "tp-a": ("-a", "-e", "sched:sched_switch", "-e", "raw_syscalls:sys_enter", "--", "sleep", "0.3"),
+    "tp-cmd": ("-e", "raw_syscalls:sys_enter", "--", "sh", "-c", "ls / >/dev/null; true"),
+    "clock-a": ("-a", "-F", "2000", "-m", "4", "-e", "cpu-clock", "-g", "--", "sleep", "0.5"),
+    "clock-cmd": ("-e", "cpu-clock", "-g", "--", "sh", "-c", "for i in 1 2 3 4 5; do ls -R /usr/lib >/dev/null; done"),
+}
+
+
+@can_record
+@pytest.mark.parametrize("mode", ["file", "pipe"])
+@pytest.mark.parametrize("which", sorted(ROUND_RECORDINGS))
+def test_round_events_in_perfs_places(tmp_path: Path, mode: str, which: str) -> None:
+    """--show-round-events: perf turns ordering off, so the events come in input order with
+    each round's line where the round was read; warnings (none: nothing is ordered) alike."""
+    inp, stdin = record_input(tmp_path, mode, *ROUND_RECORDINGS[which])
+    # system-wide samples may land in C++ code of other processes (demangling differs): no symbols
+    options = ("--show-round-events", "--show-task-events",
+               *(("-F", "comm,tid,cpu,time,period", "-G") if which == "clock-a" else ()))
+    want = perf("script", *inp, *options, input=stdin)
+    got = scripthost("trace", *inp, *options, input=stdin)
+    assert want.stdout.count(b"PERF_RECORD_FINISHED_ROUND\n") >= 1
+    assert (got.returncode, got.stdout.decode(), got.stderr) == (want.returncode, want.stdout.decode(), want.stderr)

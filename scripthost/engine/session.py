@@ -125,29 +125,43 @@ class SessionStats:
 
 
 class _Handlers(dict):
-    """evsel -> handler, asking the consumer once per evsel."""
+    """evsel -> handler, asking the consumer once per evsel; with a ``select`` (see
+    `Session.set_select`) each handler sees only the samples it accepts."""
 
-    def __init__(self, consumer: Consumer) -> None:
+    def __init__(self, consumer: Consumer, select: Optional[Callable[[Evsel], Callable[[tuple], bool]]]) -> None:
         super().__init__()
         self._consumer = consumer
+        self._select = select
 
     def __missing__(self, evsel: Evsel) -> Any:
         h = self._consumer.handler(evsel)
+        if h is not None and self._select is not None:
+            h = _selected(h, self._select(evsel))
         self[evsel] = h
         return h
+
+
+def _selected(h: Callable[[tuple], Any], accepts: Callable[[tuple], bool]) -> Callable[[tuple], Any]:
+    def selected(item: tuple) -> None:
+        if accepts(item):
+            h(item)
+    return selected
 
 
 class _RunHandlers(dict):
     """evsel -> run handler (or None), asking the consumer once per evsel."""
 
-    def __init__(self, consumer: Consumer, handlers: _Handlers) -> None:
+    def __init__(self, consumer: Consumer, handlers: _Handlers, selecting: bool) -> None:
         super().__init__()
         self._consumer = consumer
         self._handlers = handlers
+        self._selecting = selecting
 
     def __missing__(self, evsel: Evsel) -> Any:
         h = self._handlers[evsel]
-        run = None if h is None else getattr(h, "run", None) or self._consumer.run_handler(evsel)
+        if h is None or self._selecting:
+            return None  # a selecting handler takes one sample at a time
+        run = getattr(h, "run", None) or self._consumer.run_handler(evsel)
         self[evsel] = run
         return run
 
@@ -174,6 +188,8 @@ class Session:
         #: start of the kernel image map ([kernel.kallsyms]_text MMAP), once seen
         self.stats = SessionStats()
         self.stopped = False
+        #: evsel -> the test its samples pass to be delivered, in delivery order (see set_select)
+        self._select: Optional[Callable[[Evsel], Callable[[tuple], bool]]] = None
         #: called with (feature id, payload, offset) as a pipe's HEADER_FEATURE arrives
         self.on_feature: Optional[Callable[[int, bytes, int], None]] = None
 
@@ -212,7 +228,7 @@ class Session:
     def _apply_event_desc(self, payload: bytes, at: Optional[int]) -> None:
         """Evsel names from the EVENT_DESC feature (perf's names, e.g. "dummy:HG"); ``at``:
         where the payload starts in the input."""
-        from scripthost.engine.header_print import event_desc
+        from scripthost.engine.features import event_desc
         for _attr, name, ids, _at in event_desc(payload, at):
             for eid in ids:
                 self._names_by_id[eid] = name
@@ -299,9 +315,9 @@ class Session:
             self._run(consumer)
 
     def _run(self, consumer: Consumer) -> None:
-        handlers = _Handlers(consumer)
+        handlers = _Handlers(consumer, self._select)
         self._handlers = handlers
-        self._runs = _RunHandlers(consumer, handlers)
+        self._runs = _RunHandlers(consumer, handlers, self._select is not None)
         self._consumer = consumer
         self._batch: Optional[Callable[[list], Any]] = None
         self._next_tick = 0
@@ -309,7 +325,7 @@ class Session:
         self._delivery_fault = False
         self._set_layout()
         consumer.begin(self)
-        self._batch = consumer.batch_handler(self)
+        self._batch = consumer.batch_handler(self) if self._select is None else None
         if self._batch is None and not consumer.interval_ns and self._read_groups is None:
             arrays = getattr(consumer, "run_arrays", None)
             frames = getattr(consumer, "run_frames", None)
@@ -347,11 +363,17 @@ class Session:
     def _route(self, ev: Evsel) -> Any:
         """The native core's route for ``ev``'s samples: the consumer's plan, else queue
         items when it has a handler, else none at all."""
-        if type(self._consumer).plan is not Consumer.plan:
+        if type(self._consumer).plan is not Consumer.plan and self._select is None:
             route = self._consumer.plan(ev)
             if route is not None:
                 return route
         return None if self._handlers[ev] is not None else "drop"
+
+    def set_unordered(self) -> None:
+        """Deliver every record in input order, FINISHED_ROUND records included (to the
+        consumer's `record`), as perf script does with --show-round-events (it turns its
+        ordered-events queue off): no sorting, no out-of-order count."""
+        self._framer.set_unordered()
 
     def stop(self) -> None:
         """Ask the read loop to end (drops what is still queued, like perf on SIGINT)."""
@@ -376,6 +398,13 @@ class Session:
             nrcpus = header.get(Feature.NRCPUS, b"")
             check_cpus(flt.cpus, struct.unpack_from("<II", nrcpus)[1] if len(nrcpus) >= 8 else 0)
         self._framer.set_filter(flt.ranges(first, last), flt.cpus, flt.pids, flt.tids)
+
+    def set_select(self, select: Callable[[Evsel], Callable[[tuple], bool]]) -> None:
+        """Deliver only the samples that ``select(evsel)`` accepts, tested as they are
+        delivered (in time order, so against the comms and maps at their time): the
+        filters that need the thread's comm or the ip's symbol (-c, -S, --dsos).  The
+        consumer's native plans and run handlers are then not used."""
+        self._select = select
 
     def _set_layout(self) -> None:
         """Tell the framer where each evsel's samples hold their id and time."""
@@ -513,6 +542,8 @@ class Session:
                 ev = self.id2evsel.get(eid)
                 if ev is not None:
                     ev.name = name
+        elif rtype == R.FINISHED_ROUND:  # reaches here only unordered
+            self.deliver_record((0, rtype, misc, b"", None))
         elif rtype == R.AUXTRACE:
             if size >= 16:
                 skip = U64.unpack_from(buf, pos + 8)[0]

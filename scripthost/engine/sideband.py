@@ -20,6 +20,7 @@ SHOWN_BY: dict[str, tuple[int, ...]] = {
     "show_namespace_events": (R.NAMESPACES,),
     "show_cgroup_events": (R.CGROUP,),
     "show_bpf_events": (R.KSYMBOL, R.BPF_EVENT),
+    "show_round_events": (R.FINISHED_ROUND,),
 }
 
 #: what --show-round-events prints for each FINISHED_ROUND record

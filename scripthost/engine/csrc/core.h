@@ -13,7 +13,12 @@
 #include <stdint.h>
 #include <string.h>
 
-/* one queued event: a sample (ev >= 0, obj its chunk) or a record item (ev < 0, obj the item) */
+/* one queued event: a sample (ev >= 0, obj its chunk), a record item (EV_RECORD, obj the item)
+ * or a sample the filter rejects (EV_FILTERED, obj its chunk): perf filters at delivery, so a
+ * rejected sample still takes part in the ordering and the out-of-order count, then is dropped */
+#define EV_RECORD (-1)
+#define EV_FILTERED (-2)
+
 typedef struct {
     uint64_t time;
     PyObject *obj;     /* owned */
@@ -62,6 +67,7 @@ typedef struct {
     size_t tcap;
     uint64_t next_flush, max_time, last_delivered;
     uint64_t out_of_order;
+    int unordered;     /* perf without ordered events: every settle delivers all in arrival order */
 } Queue;
 
 /* make room for need elements of elem bytes in *buf (capacity *cap, doubled as needed);

@@ -1,6 +1,7 @@
 /* The sample filter (perf script's --time, --cpu, --pid, --tid): set from Python as
- * data, applied by the framer to each sample before it is queued, so a rejected
- * sample costs a few compares. */
+ * data, applied by the framer to each sample as it is queued.  A rejected sample is
+ * still queued, marked EV_FILTERED: perf filters at delivery, so it counts towards the
+ * out-of-order warning and the ordering's limits, and only its delivery is dropped. */
 #include "framer.h"
 
 static int cmp_i32(const void *a, const void *b)

@@ -70,11 +70,8 @@ FrameStatus frame_chunk(Framer *f, PyObject *chunk, Py_ssize_t *ppos, Py_ssize_t
                 st = FRAME_SHORT_SAMPLE;
                 break;
             }
-            if (f->filtering && !filter_accepts(&f->filter, e, r)) {
-                records++;
-                pos += size;
-                continue;
-            }
+            if (f->filtering && !filter_accepts(&f->filter, e, r))
+                ev = EV_FILTERED;
             if (queue_push(&f->qu, e->time_off ? rd64(r + e->time_off) : 0, chunk, (uint32_t)pos, ev) < 0) {
                 st = FRAME_ERROR;
                 break;

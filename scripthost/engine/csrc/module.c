@@ -183,7 +183,7 @@ static PyObject *Framer_push(Framer *self, PyObject *args)
     PyObject *item;
     if (!PyArg_ParseTuple(args, "KO", &time, &item))
         return NULL;
-    if (queue_push(&self->qu, time, item, 0, -1) < 0)
+    if (queue_push(&self->qu, time, item, 0, EV_RECORD) < 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -342,6 +342,10 @@ static int hand_on(Framer *self, PyObject *deliver, size_t n)
     size_t seg = 0, w = 0, i = 0;
     for (; i < n; i++) {
         Entry *e = &self->out[i];
+        if (e->ev == EV_FILTERED) {  /* ordered and counted as perf does, then let go */
+            Py_DECREF(e->obj);
+            continue;
+        }
         Route *route = e->ev < 0 ? NULL : route_of(self, e->ev);
         if (e->ev >= 0 && !route)
             goto fail;
@@ -478,7 +482,14 @@ static PyObject *Framer_clear(Framer *self, PyObject *unused)
 
 static PyObject *Framer_pending(Framer *self, void *unused)
 {
-    return PyBool_FromLong(self->qu.nbounds > 0);
+    return PyBool_FromLong(self->qu.unordered ? self->qu.n > self->qu.head : self->qu.nbounds > 0);
+}
+
+static PyObject *Framer_set_unordered(Framer *self, PyObject *unused)
+{
+    self->qu.unordered = 1;
+    self->round_record = UINT32_MAX;  /* rounds order nothing: frame hands them to Python */
+    Py_RETURN_NONE;
 }
 
 static PyObject *Framer_queued(Framer *self, void *unused)
@@ -502,6 +513,9 @@ static PyMethodDef Framer_methods[] = {
     {"set_planner", (PyCFunction)(void (*)(void))Framer_set_planner, METH_VARARGS | METH_KEYWORDS,
      set_planner_doc},
     {"clear", (PyCFunction)Framer_clear, METH_NOARGS, "Drop everything queued."},
+    {"set_unordered", (PyCFunction)Framer_set_unordered, METH_NOARGS,
+     "Deliver in arrival order (perf without ordered events): settle hands on all that is\n"
+     "queued, and frame stops at FINISHED_ROUND records as at any other record."},
     {NULL},
 };
 

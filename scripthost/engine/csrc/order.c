@@ -3,8 +3,10 @@
  * At each round perf sorts its queue (stably: equal times keep arrival order) and
  * delivers every event not later than the largest time it had seen when the round
  * before ended; a round that finds the queue empty changes nothing.  At the end
- * everything left is delivered.  An event delivered earlier in time than the last
- * one delivered before its batch counts as out of order.
+ * everything left is delivered.  The largest time a round takes as the next limit is
+ * the queue's largest (perf's max_timestamp, which restarts when an event finds the queue
+ * empty), not the largest ever seen.  An event counts as out of order when it arrives
+ * earlier in time than the last one delivered by then, as perf counts at queue time.
  *
  * Rounds are recorded as they are framed and settled later, one after another, in
  * one call: their deliveries, concatenated, are the batch handed on.
@@ -124,8 +126,6 @@ static int deliver(Queue *qu, size_t k, Entry **out, size_t *nout, size_t *outca
     Entry *a = qu->q + qu->head;
     if (!k)
         return 0;
-    if (a[0].time < qu->last_delivered && qu->last_delivered)
-        qu->out_of_order += upper_bound(a, 0, k, qu->last_delivered - 1);
     qu->last_delivered = a[k - 1].time;
     if (reserve(out, outcap, *nout + k) < 0)
         return -1;
@@ -135,13 +135,29 @@ static int deliver(Queue *qu, size_t k, Entry **out, size_t *nout, size_t *outca
     return 0;
 }
 
+/* count the arrivals q[sorted..end) earlier than the last delivery (their queue time's) */
+static void count_late(Queue *qu, size_t end)
+{
+    uint64_t last = qu->last_delivered;
+    for (size_t i = qu->sorted; i < end; i++)
+        qu->out_of_order += qu->q[i].time < last;
+}
+
 int queue_settle(Queue *qu, int final, Entry **out, size_t *nout, size_t *outcap)
 {
     size_t done = 0;
+    if (qu->unordered) {
+        qu->nbounds = 0;
+        if (deliver(qu, qu->n - qu->head, out, nout, outcap) < 0)
+            return -1;
+        qu->head = qu->sorted = qu->n = 0;
+        return 0;
+    }
     for (; done < qu->nbounds; done++) {
         size_t b = qu->bounds[done];
         if (b <= qu->head)
             continue;  /* an empty queue: perf's round does nothing */
+        count_late(qu, b);
         if (sort_entries(qu, qu->q + qu->head, b - qu->head) < 0)
             goto fail;
         qu->sorted = b;
@@ -151,11 +167,11 @@ int queue_settle(Queue *qu, int final, Entry **out, size_t *nout, size_t *outcap
             if (deliver(qu, k, out, nout, outcap) < 0)
                 goto fail;
         }
-        if (top > qu->next_flush)
-            qu->next_flush = top;
+        qu->next_flush = top;
     }
     qu->nbounds = 0;
     if (final && qu->n > qu->head) {
+        count_late(qu, qu->n);
         if (sort_entries(qu, qu->q + qu->head, qu->n - qu->head) < 0)
             return -1;
         qu->sorted = qu->n;
