@@ -199,7 +199,7 @@ def _dispatch(argv: list[str]) -> int:
         return _exit_like(trace_main(rest))
     if cmd == "export":
         from scripthost.export.command import export_main
-        return export_main(rest)
+        return export_main(rest, _default_input)
     from scripthost.collect.record import record_main
     return _exit_like(record_main(rest))
 

@@ -113,7 +113,7 @@ def _event_class(name: str, field_names: list[str]) -> type[Event]:
 
 def event_decoder(ev: Evsel, name: str, session: Any, out: Callable[[Event], Any]) -> Callable[[tuple], Any]:
     """A handler for ``ev``'s queue items that passes each as an Event to ``out``."""
-    env: dict[str, Any] = {"out": out, "new": tuple.__new__, "NAME": name, "S": session,
+    env: dict[str, Any] = {"out": out, "new": tuple.__new__, "NAME": name, "SESSION": session,
                            "comms": session.comms}
     fmt = ev.tp_format if ev.is_tracepoint else None
     if fmt is None:
@@ -121,7 +121,7 @@ def event_decoder(ev: Evsel, name: str, session: Any, out: Callable[[Event], Any
         env["parse"] = ev.parse
         body = ["    smp = parse(item[2], item[1])", "    tid = smp[3]",
                 "    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid",
-                "    out(new(E, (NAME, smp[0], smp[1], smp[2], tid, c, item, S)))"]
+                "    out(new(E, (NAME, smp[0], smp[1], smp[2], tid, c, item, SESSION)))"]
         return compile_handler(body, env, _GEN)
     from scripthost.langs.python_rt import field_value_plan
     fields = fmt.common_fields + fmt.fields
@@ -137,6 +137,6 @@ def event_decoder(ev: Evsel, name: str, session: Any, out: Callable[[Event], Any
     env.update(plan_env, **decode_env)
     env["E"] = _event_class(name, [f.name for f in fields])
     lines += ["    c = comms.get(tid)", "    if c is None:", "        c = ':%d' % tid",
-              f"    out(new(E, (NAME, t, cpu, {'pid' if ev.pid_off else '-1'}, tid, c, item, S, {', '.join(exprs)})))"]
+              f"    out(new(E, (NAME, t, cpu, {'pid' if ev.pid_off else '-1'}, tid, c, item, SESSION, {', '.join(exprs)})))"]
     return compile_handler(lines, env, _GEN)
 

@@ -18,22 +18,27 @@ SYS_ENTER = "raw_syscalls:sys_enter"
 
 
 class Rec:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.args = ["-i", str(path)]
+    """A recording: the `-i` arguments that read it, and the stream for stdin (pipe mode)."""
+
+    def __init__(self, args: list[str], stdin: bytes | None = None) -> None:
+        self.args, self.stdin = args, stdin
+        self.path = Path(args[1])
+
+
+def record(tmp_path: Path, mode: str = "file") -> Rec:
+    return Rec(*record_input(tmp_path, mode, *EVENTS, "--", *LOAD))
 
 
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Rec:
-    args, _ = record_input(tmp_path_factory.mktemp("api"), "file", *EVENTS, "--", *LOAD)
-    return Rec(Path(args[1]))
+    return record(tmp_path_factory.mktemp("api"))
 
 
 def perf_syscall_counts(rec: Rec, *filters: str) -> dict[str, int]:
     """perf's own syscall-counts.py over the recording: count by syscall (perf's
     embedded Python here lacks the audit module, so syscalls are named by their ids)."""
     script = str(Path(PERF_EXEC or "") / "scripts" / "python" / "syscall-counts.py")
-    r = perf("script", *rec.args, *filters, "-s", script)
+    r = perf("script", *rec.args, *filters, "-s", script, input=rec.stdin)
     assert r.returncode == 0, r.stderr.decode()
     table = r.stdout.decode().split("-----------\n", 1)[1]
     counts = dict(re.findall(r"^(\S+)\s+(\d+)$", table, re.M))

@@ -141,3 +141,31 @@ def test_bad_input_is_one_error(tmp_path: Path, recording: Rec) -> None:
             list(rec.events(cpu="x"))
         with pytest.raises(ScripthostError, match="name one with event="):
             rec.to_arrow()
+
+
+CALLCHAIN_HANDLER = """\
+import sys
+def raw_syscalls__sys_enter(name, ctx, cpu, s, ns, pid, comm, chain, id, args):
+    sys.stdout.write(repr((s * 10**9 + ns, id, [(f["ip"], f.get("sym", {}).get("name"), f.get("dso"))
+                                                for f in chain])) + "\\n")
+"""
+
+
+def test_callchains_as_perf_and_tables_of_moved_payloads(tmp_path: Path) -> None:
+    """With -g the payload follows the callchain: the table rebuilds each record; the
+    callchain resolves to perf's frames."""
+    pytest.importorskip("pyarrow", reason="the arrow extra is not installed")
+    data = tmp_path / "cg.data"
+    r = perf("record", "-q", "-g", "-e", SYS_ENTER, "-o", str(data), "--", "ls", "/")
+    assert r.returncode == 0, r.stderr.decode()
+    script = tmp_path / "cc.py"
+    script.write_text(CALLCHAIN_HANDLER)
+    want = perf("script", "-i", str(data), "-s", str(script)).stdout.decode().splitlines()
+    with scripthost.open(data) as rec:
+        events = list(rec.events(event=SYS_ENTER))
+        got = [repr((ev.time, ev.id, [(f["ip"], f.get("sym", {}).get("name"), f.get("dso")) for f in ev.callchain]))
+               for ev in events]
+        table = rec.to_arrow(event=SYS_ENTER)
+    assert got == want and len(got) > 10
+    assert table.column("id").to_pylist() == [ev.id for ev in events]
+    assert table.column("sample_time").to_pylist() == [ev.time for ev in events]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import can_record, scripthost
-from export_fixtures import SYS_ENTER, Rec, by_id, perf_syscall_counts, recording  # noqa: F401 (a fixture)
+from export_fixtures import SYS_ENTER, Rec, by_id, perf_syscall_counts, record, recording  # noqa: F401 (a fixture)
 
 pytestmark = can_record
 pa = pytest.importorskip("pyarrow", reason="the arrow extra is not installed")
@@ -161,3 +161,13 @@ def test_progress_only_on_a_tty(recording: Rec, tmp_path: Path) -> None:
         pass
     assert p.returncode == 0
     assert b"export:" in seen and b"rows" in seen
+
+
+
+def test_pipe_stream_export(tmp_path: Path) -> None:
+    """perf's pipe-mode stream on stdin, exported as it arrives: perf's counts of the same stream."""
+    stream = record(tmp_path, "pipe")
+    out = tmp_path / "ds"
+    r = scripthost("export", "-i", "-", "-o", str(out), input=stream.stdin)
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode()
+    _same_counts(_duckdb_counts(f"{out}/{TABLE}/*.parquet"), perf_syscall_counts(stream))
