@@ -3,11 +3,15 @@ finding a runtime for a script file and the exec-path tree scripts expect."""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from scripthost.engine.session import Consumer
+
+if TYPE_CHECKING:
+    from scripthost.engine.printfmt.defines import DefineWalk
 
 __all__ = ["Runtime", "ScriptError", "exec_path", "runtime_for"]
 
@@ -34,6 +38,13 @@ class Runtime(Consumer):
     def __init__(self, script: str, args: list[str]) -> None:
         self.script = script
         self.args = list(args)
+
+    @functools.cached_property
+    def defines(self) -> DefineWalk:
+        """perf's define_* walk for this script session (it carries a field name from one
+        event to the next); imported on first use: only tracepoint scripts need it."""
+        from scripthost.engine.printfmt.defines import DefineWalk
+        return DefineWalk()
 
     def load(self) -> None:
         raise NotImplementedError
