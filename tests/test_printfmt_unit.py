@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripthost.engine.printfmt import DefineCalls, DefineWalk, ParseError, PrintFormat, perf_warning  # noqa: E402
-from scripthost.engine.printfmt import compiler, nodes  # noqa: E402
-from scripthost.engine.printfmt.defines import marked_fields  # noqa: E402
-from scripthost.engine.printfmt.lexer import Token, TokenKind, num_value, tokens  # noqa: E402
-from scripthost.engine.printfmt.nodes import (  # noqa: E402
+from scripthost.engine.printfmt import DefineCalls, DefineWalk, ParseError, PrintFormat, perf_warning
+from scripthost.engine.printfmt import compiler, nodes
+from scripthost.engine.printfmt.defines import marked_fields
+from scripthost.engine.printfmt.lexer import Token, TokenKind, num_value, tokens
+from scripthost.engine.printfmt.nodes import (
     Atom, Binary, Cast, Cond, FieldRef, Flags, Num, Str, Symbolic, Unary, UnknownNode, fold)
-from scripthost.engine.printfmt.parser import MAX_DEPTH, MAX_NESTING, parse  # noqa: E402
-from scripthost.engine.tpformat import EventFormat, parse_format  # noqa: E402
+from scripthost.engine.printfmt.parser import MAX_DEPTH, MAX_NESTING, parse
+from scripthost.engine.tpformat import EventFormat, parse_format
 
 FIELDS = """\
 \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;

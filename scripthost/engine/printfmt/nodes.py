@@ -18,7 +18,7 @@ from scripthost.engine.tpformat import Field
 
 __all__ = ["Node", "Num", "Str", "Atom", "Rec", "FieldRef", "Index", "Cast", "Unary", "Binary",
            "Cond", "ListExpr", "Flags", "Symbolic", "GetStr", "DynArray", "DynLen", "Bitmask",
-           "Hex", "PrintArray", "NODE_TYPES", "UnknownNode", "children", "depth", "fold",
+           "Hex", "PrintArray", "Table", "NODE_TYPES", "UnknownNode", "children", "depth", "fold",
            "KNOWN_NAMES", "C_TYPES", "M64", "M32"]
 
 M64 = (1 << 64) - 1
