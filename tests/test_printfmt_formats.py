@@ -14,7 +14,6 @@ import os
 import random
 import struct
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -22,13 +21,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import tracefs_dir
+from conftest import tracefs_dir
+from scripthost.engine import printfmt
+from scripthost.engine.tpformat import EventFormat, parse_format
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from scripthost.engine import printfmt  # noqa: E402
-from scripthost.engine.tpformat import EventFormat, parse_format  # noqa: E402
 
 #: the last commit with the one-file compiler (scripthost/engine/printfmt.py)
 OLD_COMMIT = "68f293bea5ffd4e01632123a37a14f7a276c8ddf"

@@ -3,12 +3,16 @@ script file (by the lazy names in `scripthost.langs.specs.LANGUAGES`)."""
 
 from __future__ import annotations
 
+import functools
 import importlib
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from scripthost.engine.session import Consumer
 from scripthost.errors import ScripthostError
 from scripthost.langs.specs import language_named, language_of_file
+
+if TYPE_CHECKING:
+    from scripthost.engine.printfmt.defines import DefineWalk
 
 __all__ = ["Runtime", "ScriptError", "runtime_for"]
 
@@ -35,6 +39,13 @@ class Runtime(Consumer):
     def __init__(self, script: str, args: list[str]) -> None:
         self.script = script
         self.args = list(args)
+
+    @functools.cached_property
+    def defines(self) -> DefineWalk:
+        """perf's define_* walk for this script session (it carries a field name from one
+        event to the next); imported on first use: only tracepoint scripts need it."""
+        from scripthost.engine.printfmt.defines import DefineWalk
+        return DefineWalk()
 
     def load(self) -> None:
         raise NotImplementedError

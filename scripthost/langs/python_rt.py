@@ -25,7 +25,6 @@ from scripthost.engine.codegen import compile_handler, struct_reads, tracepoint_
 from scripthost.engine.source import record_fault
 from scripthost.engine.tpformat import payload_need
 from scripthost.engine.layouts import SampleType
-from scripthost.engine.printfmt import DefineCalls, DefineWalk, PrintFormat
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError
 # at import time: the finder below may first run inside a script's `import subprocess`,
@@ -221,7 +220,6 @@ class PythonRuntime(Runtime):
         self._uses_script_context = False
         self._uses_context = False  # the script may pass `context` to perf_trace_context
         self._walked: set[int] = set()
-        self._defines = DefineWalk()  # perf's define_* walk, its field carried between events
         self.sample_dict: Optional[SampleDicts] = None
 
     # -- loading ---------------------------------------------------------------------
@@ -342,6 +340,7 @@ class PythonRuntime(Runtime):
         if fmt.id in self._walked:
             return
         self._walked.add(fmt.id)
+        from scripthost.engine.printfmt import DefineCalls, PrintFormat
         g = self.globals
 
         def cb(name: str) -> Callable[..., None]:
@@ -350,7 +349,7 @@ class PythonRuntime(Runtime):
                 if callable(f):
                     f(*a)
             return call
-        self._defines.walk(PrintFormat(fmt, None).args, f"{fmt.system}__{fmt.name}",
+        self.defines.walk(PrintFormat(fmt, None).args, f"{fmt.system}__{fmt.name}",
                            DefineCalls(cb("define_flag_field"), cb("define_flag_value"),
                                        cb("define_symbolic_field"), cb("define_symbolic_value")))
 

@@ -11,14 +11,14 @@ class they do not handle, so a node added here without its walkers fails loudly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Optional, Union
 
 from scripthost.engine.tpformat import Field
 
 __all__ = ["Node", "Num", "Str", "Atom", "Rec", "FieldRef", "Index", "Cast", "Unary", "Binary",
            "Cond", "ListExpr", "Flags", "Symbolic", "GetStr", "DynArray", "DynLen", "Bitmask",
-           "Hex", "PrintArray", "NODE_TYPES", "UnknownNode", "children", "depth", "fold",
+           "Hex", "PrintArray", "Table", "NODE_TYPES", "UnknownNode", "children", "depth", "fold",
            "KNOWN_NAMES", "C_TYPES", "M64", "M32"]
 
 M64 = (1 << 64) - 1
@@ -48,64 +48,78 @@ class UnknownNode(TypeError):
         super().__init__(f"{walker}: no case for {type(node).__name__} node {node!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class _Base:
+    """Equality and repr written once for every node class (the decorator's own are
+    generated per class, and importing twenty of them costs milliseconds at startup)."""
+
     #: written inside parentheses
     paren: bool = field(default=False, kw_only=True)
 
+    def _values(self) -> tuple:
+        return tuple(getattr(self, f.name) for f in fields(self))
 
-@dataclass(frozen=True, slots=True)
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._values() == self._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # a node holds a Field, which is mutable
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in fields(self))})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class Num(_Base):
     """An integer literal (or a folded ``sizeof``): its value and its text as written."""
     value: int
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Str(_Base):
     """A string literal, adjacent literals joined, escapes resolved."""
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Atom(_Base):
     """A bare identifier that is not a call: an enum name, a kernel variable."""
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Rec(_Base):
     """``REC``, the record: only ``REC->field`` has a value."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class FieldRef(_Base):
     """``REC->field``."""
     field: Field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Index(_Base):
     """``base[index]``."""
     base: Node
     index: Node
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Cast(_Base):
     """``(type words) operand``; the words as written, ``*`` among them for a pointer."""
     words: tuple[str, ...]
     operand: Node
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Unary(_Base):
     """A prefix operator: ``-``, ``+``, ``!`` or ``~``."""
     op: str
     operand: Node
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Binary(_Base):
     """A binary operator, by its C token."""
     op: str
@@ -113,7 +127,7 @@ class Binary(_Base):
     right: Node
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Cond(_Base):
     """``cond ? then : other``."""
     cond: Node
@@ -121,7 +135,7 @@ class Cond(_Base):
     other: Node
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ListExpr(_Base):
     """A brace list ``{a, b, ...}``: only flag and symbol table entries use one."""
     items: tuple[Node, ...]
@@ -131,7 +145,7 @@ class ListExpr(_Base):
 Table = tuple[tuple["Node", str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Flags(_Base):
     """``__print_flags(value, delim, {v, "name"}, ...)`` (and its _u64 form)."""
     value: Node
@@ -139,38 +153,38 @@ class Flags(_Base):
     table: Table
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Symbolic(_Base):
     """``__print_symbolic(value, {v, "name"}, ...)`` (and its _u64 form)."""
     value: Node
     table: Table
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class GetStr(_Base):
     """``__get_str(field)`` / ``__get_rel_str(field)``."""
     field: Field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class DynArray(_Base):
     """``__get_dynamic_array(field)`` / ``__get_rel_dynamic_array(field)``: its bytes."""
     field: Field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class DynLen(_Base):
     """``__get_dynamic_array_len(field)`` (and its rel form)."""
     field: Field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Bitmask(_Base):
     """``__get_bitmask(field)`` (and its rel form)."""
     field: Field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Hex(_Base):
     """``__print_hex(buf, len)`` (bytes joined by spaces) / ``__print_hex_str`` (not)."""
     buf: Node
@@ -178,7 +192,7 @@ class Hex(_Base):
     spaced: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class PrintArray(_Base):
     """``__print_array(buf, count, elem_size)``."""
     buf: Node

@@ -117,8 +117,10 @@ class _Parser:
         args = []
         while self.peek().text == ",":
             self.next()
+            start = self.i
             arg = self.expr()
-            if depth(arg) > MAX_DEPTH:
+            # a node takes a token at least: only a long argument can be too deep
+            if self.i - start > MAX_DEPTH and depth(arg) > MAX_DEPTH:
                 raise ParseError("expression nested too deeply")
             args.append(arg)
         if self.peek().kind is not TokenKind.EOF:
