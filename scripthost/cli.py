@@ -48,11 +48,12 @@ usage: scripthost [--version] [--help] COMMAND [ARGS]
 _COMMANDS = {"trace": "trace", "script": "trace", "record": "record"}
 
 
-def run_script_session(session: "Session", runtime: "Runtime", script: str) -> int:
-    """Drive ``runtime`` over ``session``; a handler's exception becomes a ScriptError."""
+def run_script_session(session: "Session", runtime: "Runtime", script: str, debug: bool = False) -> int:
+    """Drive ``runtime`` over ``session`` (``debug``: under -d's checks); a handler's
+    exception becomes a ScriptError."""
     from scripthost.langs.base import ScriptError
     try:
-        session.run(runtime)
+        session.run(_debugged(runtime) if debug else runtime)
     except (ScripthostError, ScriptError, SystemExit, KeyboardInterrupt):
         raise
     except Exception as e:  # the script's own handler raised
@@ -85,9 +86,15 @@ def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool =
     return session
 
 
+def _debugged(consumer: Any) -> Any:
+    from scripthost.engine.debug_mode import DebugMode
+    return DebugMode(consumer)
+
+
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
                   filters: Optional["SampleFilter"] = None, header: bool = False,
-                  full_header: bool = False, **printer_options: Any) -> int:
+                  full_header: bool = False, debug: bool = False, per_event_dump: bool = False,
+                  **printer_options: Any) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything.
     ``filters`` choose the samples scripts and the default output see (perf filters first);
     ``printer_options`` are DefaultPrinter's keywords (nanoseconds, clock, ...); with
@@ -101,11 +108,16 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         runtime = runtime_for(path, script_args, lang.key)
         with runtime:
             runtime.load()
-            return run_script_session(_open_session(inp, filters, header, full_header, unordered), runtime, script)
+            return run_script_session(_open_session(inp, filters, header, full_header, unordered), runtime,
+                                      script, debug)
     from scripthost.engine.output import DefaultPrinter
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
-        _open_session(inp, filters, header, full_header, unordered).run(DefaultPrinter(out, **printer_options))
+        printer = DefaultPrinter(out, **printer_options)
+        if per_event_dump:
+            from scripthost.engine.per_event_dump import PerEventDump
+            printer = PerEventDump(printer, lambda f: DefaultPrinter(f, **printer_options), str(inp))
+        _open_session(inp, filters, header, full_header, unordered).run(_debugged(printer) if debug else printer)
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
         raise OutputFault(e) from None
@@ -141,7 +153,8 @@ def trace_main(argv: list[str]) -> int:
                          fields=parse_fields(opts.fields) if opts.fields is not None else None,
                          hide_call_graph=opts.hide_call_graph,
                          clock=relative_clock(opts.reltime, opts.deltatime),
-                         header=opts.header, full_header=opts.show_info,
+                         header=opts.header, full_header=opts.show_info, debug=opts.debug_mode,
+                         per_event_dump=opts.per_event_dump,
                          show=frozenset(o.dest for o in OPTIONS
                                         if o.long.startswith("show-") and o.long.endswith("-events") and getattr(opts, o.dest)))
 

@@ -66,6 +66,10 @@ OPTIONS: tuple[Option, ...] = (
            "events then come in input order, unsorted"),
     Option("fields", "F", "FIELDS", "comma separated output fields, prepend with 'type:' (hw, sw, trace, "
            "raw, synth); +field to add and -field to remove"),
+    Option("debug-mode", "d", None, "check the samples' order instead of printing them (perf's "
+           "misordered-sample lines and count, on stderr)"),
+    Option("per-event-dump", None, None, "each event's lines to a file of its own, named "
+           "<input>.<event>.dump as perf names them"),
     Option("help", "h", None, "this text"),
     Option("version", None, None, "print scripthost's version and the perf version it follows"),
 )
