@@ -24,7 +24,7 @@ from scripthost.trace_options import OPTIONS, parse_trace_args
 from scripthost.outfault import (OutputFault, StdoutBrokenPipe, StdoutWriteError, abandon_stdout,
                                  die_of_sigpipe, fault_of, hold_std_fds, install_stdout, stdout_writer)
 
-__all__ = ["main", "trace_main", "run_recording", "run_script_session"]
+__all__ = ["bash_completion", "main", "trace_main", "run_recording", "run_script_session"]
 
 if TYPE_CHECKING:
     from scripthost.engine.session import Session
@@ -41,6 +41,7 @@ usage: scripthost [--version] [--help] COMMAND [ARGS]
        scripthost script ...    the same as `scripthost trace` (perf's name for it)
        scripthost record ...    record kernel events (see `scripthost record -h`)
        scripthost help [COMMAND]    this text, or COMMAND's
+       scripthost completion bash   print the bash completion script
        scripthost version       print the version
 """
 
@@ -193,6 +194,12 @@ def _flush_stdout() -> None:
         pass
 
 
+def bash_completion() -> str:
+    """The bash completion script for these commands and `trace`'s options."""
+    from scripthost.completion import bash_script
+    return bash_script(tuple(_COMMANDS))
+
+
 def _dispatch(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help") or argv == ["help"]:
         sys.stdout.write(MAIN_USAGE)
@@ -203,6 +210,12 @@ def _dispatch(argv: list[str]) -> int:
         return print_version(sys.stdout)
     if cmd == "help":
         cmd, rest = rest[0], ["--help"]
+    if cmd == "completion":
+        from scripthost.completion import SHELLS
+        if rest != ["bash"]:
+            raise UsageError(f"usage: scripthost completion {'|'.join(SHELLS)}")
+        sys.stdout.write(bash_completion())
+        return 0
     if cmd not in _COMMANDS:
         raise UsageError(f"unknown command {cmd!r}\n{MAIN_USAGE}")
     cmd = _COMMANDS[cmd]
