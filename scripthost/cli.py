@@ -95,7 +95,7 @@ def _debugged(consumer: Any) -> Any:
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
                   filters: Optional["SampleFilter"] = None, header: bool = False,
                   full_header: bool = False, debug: bool = False, per_event_dump: bool = False,
-                  **printer_options: Any) -> int:
+                  dump_raw: bool = False, **printer_options: Any) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything.
     ``filters`` choose the samples scripts and the default output see (perf filters first);
     ``printer_options`` are DefaultPrinter's keywords (nanoseconds, clock, ...); with
@@ -118,6 +118,9 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         if per_event_dump:
             from scripthost.engine.per_event_dump import PerEventDump
             printer = PerEventDump(printer, lambda f: DefaultPrinter(f, **printer_options), str(inp))
+        if dump_raw:
+            from scripthost.engine.raw_dump import RawDump
+            printer = RawDump(printer, str(inp))
         _open_session(inp, filters, header, full_header, unordered).run(_debugged(printer) if debug else printer)
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
@@ -155,7 +158,7 @@ def trace_main(argv: list[str]) -> int:
                          hide_call_graph=opts.hide_call_graph,
                          clock=relative_clock(opts.reltime, opts.deltatime),
                          header=opts.header, full_header=opts.show_info, debug=opts.debug_mode,
-                         per_event_dump=opts.per_event_dump,
+                         per_event_dump=opts.per_event_dump, dump_raw=opts.dump_raw_trace,
                          show=frozenset(o.dest for o in OPTIONS
                                         if o.long.startswith("show-") and o.long.endswith("-events") and getattr(opts, o.dest)))
 

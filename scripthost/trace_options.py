@@ -68,6 +68,8 @@ OPTIONS: tuple[Option, ...] = (
            "raw, synth); +field to add and -field to remove"),
     Option("debug-mode", "d", None, "check the samples' order instead of printing them (perf's "
            "misordered-sample lines and count, on stderr)"),
+    Option("dump-raw-trace", "D", None, "dump the raw trace as perf does: each record's offset, size, "
+           "bytes and description, each sample's decoded fields, then its line"),
     Option("per-event-dump", None, None, "each event's lines to a file of its own, named "
            "<input>.<event>.dump as perf names them"),
     Option("help", "h", None, "this text"),

@@ -176,6 +176,10 @@ class Session:
         self.stopped = False
         #: called with (feature id, payload, offset) as a pipe's HEADER_FEATURE arrives
         self.on_feature: Optional[Callable[[int, bytes, int], None]] = None
+        #: called with (input offset, record bytes, its queue item or None for a user record)
+        #: as each record but a sample is read, before the session acts on it (see take_rounds)
+        self.on_record: Optional[Callable[[int, bytes, Optional[tuple]], None]] = None
+        self._unordered = False
 
         self._id_pos: Optional[int] = None
         #: the native core: framing, ordering, and the handlers it calls itself
@@ -358,6 +362,11 @@ class Session:
         consumer's `record`), as perf script does with --show-round-events (it turns its
         ordered-events queue off): no sorting, no out-of-order count."""
         self._framer.set_unordered()
+        self._unordered = True
+
+    def take_rounds(self) -> None:
+        """FINISHED_ROUND records through Python too (for `on_record`), ordering unchanged."""
+        self._framer.take_rounds()
 
     def stop(self) -> None:
         """Ask the read loop to end (drops what is still queued, like perf on SIGINT)."""
@@ -452,6 +461,8 @@ class Session:
         """Every record but SAMPLE and FINISHED_ROUND."""
         if rtype >= 64:
             self._settle()
+            if self.on_record is not None:
+                self.on_record(self.rec.source.offset + pos, buf[pos:pos + size], None)
             self._user_record(rtype, misc, buf, pos, size)
             return
         if rtype not in KNOWN_RECORD_TYPES:
@@ -460,6 +471,8 @@ class Session:
         ev = self._trailer_evsel(buf, pos + size)
         t = ev.trailer_time_of(buf, pos + size) if ev is not None else 0
         item = (t, rtype, misc, buf[pos + 8:pos + size], None)
+        if self.on_record is not None:
+            self.on_record(self.rec.source.offset + pos, buf[pos:pos + size], item)
         if t == 0 or t == 0xFFFFFFFFFFFFFFFF:
             self._settle(record=item)
         else:
@@ -519,8 +532,12 @@ class Session:
                 ev = self.id2evsel.get(eid)
                 if ev is not None:
                     ev.name = name
-        elif rtype == R.FINISHED_ROUND:  # reaches here only unordered
-            self.deliver_record((0, rtype, misc, b"", None))
+        elif rtype == R.FINISHED_ROUND:  # reaches here unordered, or after take_rounds
+            if self._unordered:
+                self.deliver_record((0, rtype, misc, b"", None))
+            else:
+                self._framer.round()
+                self._settle()  # perf flushes at the round
         elif rtype == R.AUXTRACE:
             if size >= 16:
                 skip = U64.unpack_from(buf, pos + 8)[0]
