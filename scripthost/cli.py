@@ -71,9 +71,10 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str, debu
 
 
 def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool = False,
-                  full_header: bool = False, unordered: bool = False) -> "Session":
+                  full_header: bool = False, unordered: bool = False, filter_in_core: bool = True) -> "Session":
     """The session over ``inp``: printing the header first with --header (-I: in full),
-    keeping only the samples ``filters`` accept, in input order when ``unordered``."""
+    keeping only the samples ``filters`` accept (or, not ``filter_in_core``, leaving them
+    to the consumer), in input order when ``unordered``."""
     if header:
         from scripthost.engine.header_print import header_session
         session = header_session(inp, sys.stdout, full_header)
@@ -81,7 +82,7 @@ def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool =
         from scripthost.engine.session import Session
         session = Session(inp)
     if filters is not None:
-        session.set_filter(filters)
+        session.set_filter(filters, in_core=filter_in_core)
     if unordered:
         session.set_unordered()
     return session
@@ -121,7 +122,8 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         if dump_raw:
             from scripthost.engine.raw_dump import RawDump
             printer = RawDump(printer, str(inp))
-        _open_session(inp, filters, header, full_header, unordered).run(_debugged(printer) if debug else printer)
+        session = _open_session(inp, filters, header, full_header, unordered, filter_in_core=not dump_raw)
+        session.run(_debugged(printer) if debug else printer)
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
         raise OutputFault(e) from None

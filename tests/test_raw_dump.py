@@ -85,3 +85,19 @@ def test_hex_dump_rows() -> None:
                              ".  0000:  41 42 43 44 45 46 47 48 49 4a 4b 4c 4d 4e 4f 50  ABCDEFGHIJKLMNOP\n"
                              ".  0010:  51 52 53 54" + " " * 38 + "QRST" + " " * 12 + "\n\n")
     assert (c_hex(0), c_hex(0x98)) == ("0", "0x98")
+
+
+@can_record
+@pytest.mark.parametrize("mode", ["file", "pipe"])
+def test_raw_dump_under_filters(tmp_path: Path, mode: str) -> None:
+    """perf dumps every sample; --time and -C drop a sample before its thread and dso lines,
+    --pid/--tid after them; only kept samples get their line."""
+    inp, stdin = record_input(tmp_path, mode, "-a", "-e", "sched:sched_switch", "--", "sh", "-c",
+                              "for i in 1 2 3; do ls / >/dev/null; sleep 0.02; done")
+    rows = [line.split() for line in perf("script", *inp, "-F", "pid,time", input=stdin).stdout.decode().splitlines()]
+    pid, middle = rows[0][0], rows[len(rows) // 2][1].rstrip(":")
+    cpu = [("-C", "1")] if mode == "file" else []  # from a pipe perf refuses -C (no cpu count yet)
+    for options in (*cpu, ("--pid", pid), ("--tid", f"{pid},1"), ("--time", f"{middle},")):
+        theirs, ours = _both(inp, stdin, *options)
+        assert theirs[1].count(b"PERF_RECORD_SAMPLE") > theirs[1].count(b"sched:sched_switch: prev_comm")
+        assert ours == theirs, options

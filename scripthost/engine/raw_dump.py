@@ -201,12 +201,14 @@ class RawDump(Consumer):
         line = self.printer.handler(evsel)
 
         def dumped(item: tuple) -> None:
-            self._sample(item)
-            if line is not None:
+            if self._sample(item) and line is not None:
                 line(item)
         return dumped
 
-    def _sample(self, item: tuple) -> None:
+    def _sample(self, item: tuple) -> bool:
+        """Dump a sample as perf does, every one, the filters' (the session's filter_parts)
+        applied where perf applies them: --time and -C before its thread and dso lines,
+        --pid/--tid after them; whether its line is printed."""
         _, pos, buf, ev = item
         size = EVENT_HEADER.unpack_from(buf, pos)[2]
         rec = buf[pos:pos + size]
@@ -224,12 +226,19 @@ class RawDump(Consumer):
         if chain is not None:
             w(f"... FP chain: nr:{len(chain)}\n" + "".join(f"..... {i:2d}: {a:016x}\n" for i, a in enumerate(chain)))
         s = self.session
+        ranges, cpus, pids, tids = s.filter_parts
+        t = f.get("time")
+        if ranges and t is not None and not any(a <= t and (not b or t <= b) for a, b in ranges):
+            return False
+        if cpus and "cpu" in f and f["cpu"] not in cpus:
+            return False
         w(f" ... thread: {s.comm(tid)}:{tid}\n")
         cpumode = misc & MISC_CPUMODE_MASK
         loc = s.machine.resolve(pid, cpumode, ip)
         # perf's map level: host kernel or user, else the hypervisor's (no map)
         dso = loc.map.dso.name if loc.map is not None else "<not found>" if cpumode in _HOST_MODES else "[hypervisor]"
         w(f" ...... dso: {dso}\n")
+        return ("pid" not in f) or ((not pids or f["pid"] in pids) and (not tids or f["tid"] in tids))
 
     def lost(self, kind: str, count: int) -> None:
         self.printer.lost(kind, count)

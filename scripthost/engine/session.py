@@ -180,6 +180,8 @@ class Session:
         #: as each record but a sample is read, before the session acts on it (see take_rounds)
         self.on_record: Optional[Callable[[int, bytes, Optional[tuple]], None]] = None
         self._unordered = False
+        #: what set_filter asked for: time ranges (start, end; end 0 open), cpus, pids, tids
+        self.filter_parts: tuple[list, list, list, list] = ([], [], [], [])
 
         self._id_pos: Optional[int] = None
         #: the native core: framing, ordering, and the handlers it calls itself
@@ -372,10 +374,12 @@ class Session:
         """Ask the read loop to end (drops what is still queued, like perf on SIGINT)."""
         self.stopped = True
 
-    def set_filter(self, flt: "SampleFilter") -> None:
+    def set_filter(self, flt: "SampleFilter", *, in_core: bool = True) -> None:
         """Keep only the samples ``flt`` accepts (perf script's --time/-C/--pid/--tid);
         percentages are of the span between the header's first and last sample times.
-        perf checks both against the file's header before reading: a pipe has none yet."""
+        perf checks both against the file's header before reading: a pipe has none yet.
+        Not ``in_core``: every sample is delivered, and `filter_parts` (time ranges, cpus,
+        pids, tids) tell the consumer what to drop."""
         header = {} if self.pipe else self.features
         span = header.get(Feature.SAMPLE_TIME, b"")
         if flt.fractions and len(span) < 16:
@@ -390,7 +394,9 @@ class Session:
                                       exit_code=CPU_ERROR_STATUS)
             nrcpus = header.get(Feature.NRCPUS, b"")
             check_cpus(flt.cpus, struct.unpack_from("<II", nrcpus)[1] if len(nrcpus) >= 8 else 0)
-        self._framer.set_filter(flt.ranges(first, last), flt.cpus, flt.pids, flt.tids)
+        self.filter_parts = (flt.ranges(first, last), flt.cpus, flt.pids, flt.tids)
+        if in_core:
+            self._framer.set_filter(*self.filter_parts)
 
     def _set_layout(self) -> None:
         """Tell the framer where each evsel's samples hold their id and time."""
