@@ -31,6 +31,8 @@ _SCALE = struct.Struct("<d")
 #: the cpumodes (misc & 7) perf looks a map up in: host kernel, host user
 _HOST_MODES = (1, 2)
 _HEADER_PREFIX = "HEADER_"
+#: what perf's stub handler says of a record perf script has no handler for
+_UNHANDLED = ": unhandled!\n"
 
 
 def c_hex(v: int) -> str:
@@ -136,7 +138,7 @@ _TOOL_TEXT: dict[int, Callable[[bytes], str]] = {
     R.CPU_MAP: lambda body: f": {_cpu_map(body)}\n",
     R.EVENT_UPDATE: _event_update,
     R.FINISHED_ROUND: lambda body: "\n",
-    R.FINISHED_INIT: lambda body: ": unhandled!\n",
+    R.FINISHED_INIT: lambda body: _UNHANDLED,
 }
 
 
@@ -189,7 +191,8 @@ class RawDump(Consumer):
             fields = trailer_fields(ev.sample_type, body) if ev is not None and ev.sample_id_all else {}
             self._head(offset, rec, self._stamp(fields.get("cpu", _NO_CPU), fields.get("time", _NO_TIME), False))
             text = describe(rtype, misc, body) if rtype in _DESCRIBED else None
-            text = text[0][len("PERF_RECORD_" + _name(rtype)):] if text is not None else "\n"
+            text = (text[0][len("PERF_RECORD_" + _name(rtype)):] if text is not None
+                    else _UNHANDLED if rtype in _STUBBED else "\n")
             if rtype == R.EXIT:  # perf describes an EXIT as it handles it: after its --show line
                 self.printer.record(rtype, misc, body, time)
                 self.out.write(text)
@@ -247,6 +250,8 @@ class RawDump(Consumer):
         self.printer.end(session)
 
 
+#: kernel records perf script leaves to perf's stub handler
+_STUBBED = frozenset((R.THROTTLE, R.UNTHROTTLE))
 #: the kernel records sideband.describe knows
 _DESCRIBED = frozenset((R.COMM, R.FORK, R.EXIT, R.MMAP, R.MMAP2, R.SWITCH, R.SWITCH_CPU_WIDE, R.NAMESPACES,
                         R.LOST, R.CGROUP, R.KSYMBOL, R.BPF_EVENT))
