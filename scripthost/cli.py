@@ -29,6 +29,7 @@ __all__ = ["bash_completion", "main", "trace_main", "run_recording", "run_script
 if TYPE_CHECKING:
     from scripthost.engine.session import Session
     from scripthost.engine.filters import SampleFilter
+    from scripthost.symbol_options import SymbolOptions
     from scripthost.langs.base import Runtime
 
 #: the default output writes one line per event: a large buffer
@@ -40,13 +41,14 @@ usage: scripthost [--version] [--help] COMMAND [ARGS]
        scripthost trace ...     run trace scripts (see `scripthost trace -h`)
        scripthost script ...    the same as `scripthost trace` (perf's name for it)
        scripthost record ...    record kernel events (see `scripthost record -h`)
+       scripthost export ...    a recording as Parquet/Arrow/CSV/JSON datasets (see `scripthost export -h`)
        scripthost help [COMMAND]    this text, or COMMAND's
        scripthost completion bash   print the bash completion script
        scripthost version       print the version
 """
 
 #: commands by every name they answer to: `script` is perf's name for `trace`
-_COMMANDS = {"trace": "trace", "script": "trace", "record": "record"}
+_COMMANDS = {"trace": "trace", "script": "trace", "record": "record", "export": "export"}
 
 
 def run_script_session(session: "Session", runtime: "Runtime", script: str, debug: bool = False) -> int:
@@ -71,10 +73,12 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str, debu
 
 
 def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool = False,
-                  full_header: bool = False, unordered: bool = False, filter_in_core: bool = True) -> "Session":
+                  full_header: bool = False, symbols: Optional["SymbolOptions"] = None,
+                  unordered: bool = False, filter_in_core: bool = True) -> "Session":
     """The session over ``inp``: printing the header first with --header (-I: in full),
     keeping only the samples ``filters`` accept (or, not ``filter_in_core``, leaving them
-    to the consumer), in input order when ``unordered``."""
+    to the consumer), symbols found and filtered as ``symbols`` (-c/-S/--dsos, --symfs,
+    --kallsyms, ...) say, in input order when ``unordered``."""
     if header:
         from scripthost.engine.header_print import header_session
         session = header_session(inp, sys.stdout, full_header)
@@ -83,6 +87,8 @@ def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool =
         session = Session(inp)
     if filters is not None:
         session.set_filter(filters, in_core=filter_in_core)
+    if symbols is not None:
+        symbols.apply(session)
     if unordered:
         session.set_unordered()
     return session
@@ -95,8 +101,9 @@ def _debugged(consumer: Any) -> Any:
 
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
                   filters: Optional["SampleFilter"] = None, header: bool = False,
-                  full_header: bool = False, debug: bool = False, per_event_dump: bool = False,
-                  dump_raw: bool = False, **printer_options: Any) -> int:
+                  full_header: bool = False, symbols: Optional["SymbolOptions"] = None,
+                  debug: bool = False, per_event_dump: bool = False, dump_raw: bool = False,
+                  **printer_options: Any) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything.
     ``filters`` choose the samples scripts and the default output see (perf filters first);
     ``printer_options`` are DefaultPrinter's keywords (nanoseconds, clock, ...); with
@@ -110,8 +117,8 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         runtime = runtime_for(path, script_args, lang.key)
         with runtime:
             runtime.load()
-            return run_script_session(_open_session(inp, filters, header, full_header, unordered), runtime,
-                                      script, debug)
+            return run_script_session(_open_session(inp, filters, header, full_header, symbols, unordered),
+                                      runtime, script, debug)
     from scripthost.engine.output import DefaultPrinter
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
@@ -122,7 +129,8 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         if dump_raw:
             from scripthost.engine.raw_dump import RawDump
             printer = RawDump(printer, str(inp))
-        session = _open_session(inp, filters, header, full_header, unordered, filter_in_core=not dump_raw)
+        session = _open_session(inp, filters, header, full_header, symbols, unordered,
+                                filter_in_core=not dump_raw)
         session.run(_debugged(printer) if debug else printer)
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
@@ -138,12 +146,16 @@ def trace_main(argv: list[str]) -> int:
     if opts.list:
         from scripthost.library import print_listing
         return print_listing(sys.stdout)
+    from scripthost.symbol_options import check_owner, symbol_options
+    from scripthost.engine.source import default_input
+    if opts.half is None and opts.name is None:
+        check_owner(opts.input or default_input(), opts.force)
     if opts.header_only:
         from scripthost.engine.header_print import print_header_of
-        return print_header_of(opts.input or _default_input(), sys.stdout, opts.show_info)
+        return print_header_of(opts.input or default_input(), sys.stdout, opts.show_info)
     if opts.gen_script:
         from scripthost.langs.generate import generate_script
-        return generate_script(opts.gen_script, opts.input or _default_input())
+        return generate_script(opts.gen_script, opts.input or default_input())
     if opts.half is not None or opts.name is not None:
         from scripthost.live import live_main
         return live_main(opts.half, opts.name, opts.args, input_path=opts.input)
@@ -154,26 +166,15 @@ def trace_main(argv: list[str]) -> int:
     from scripthost.engine.filters import parse_filters
     from scripthost.engine.timestamps import relative_clock
     filters = parse_filters(time=opts.time, cpu=opts.cpu, pid=opts.pid, tid=opts.tid)
-    return run_recording(opts.input or _default_input(), opts.script, opts.script_args,
+    return run_recording(opts.input or default_input(), opts.script, opts.script_args,
                          filters=filters, nanoseconds=opts.ns,
                          fields=parse_fields(opts.fields) if opts.fields is not None else None,
                          hide_call_graph=opts.hide_call_graph,
                          clock=relative_clock(opts.reltime, opts.deltatime),
-                         header=opts.header, full_header=opts.show_info, debug=opts.debug_mode,
-                         per_event_dump=opts.per_event_dump, dump_raw=opts.dump_raw_trace,
+                         header=opts.header, full_header=opts.show_info, symbols=symbol_options(opts),
+                         debug=opts.debug_mode, per_event_dump=opts.per_event_dump, dump_raw=opts.dump_raw_trace,
                          show=frozenset(o.dest for o in OPTIONS
                                         if o.long.startswith("show-") and o.long.endswith("-events") and getattr(opts, o.dest)))
-
-
-def _default_input() -> str:
-    """perf's rule: stdin when it is a FIFO, else ./perf.data."""
-    import stat
-    try:
-        if stat.S_ISFIFO(os.fstat(0).st_mode):
-            return "-"
-    except OSError:
-        pass
-    return "perf.data"
 
 
 def _exit_like(status: int) -> int:
@@ -226,6 +227,9 @@ def _dispatch(argv: list[str]) -> int:
     cmd = _COMMANDS[cmd]
     if cmd == "trace":
         return _exit_like(trace_main(rest))
+    if cmd == "export":
+        from scripthost.export.command import export_main
+        return export_main(rest)
     from scripthost.collect.record import record_main
     return _exit_like(record_main(rest))
 

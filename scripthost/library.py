@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, TextIO
 
 from scripthost.errors import ScripthostError
-from scripthost.langs.base import own_exec_path
+from scripthost.exec_paths import own_exec_path, perf_exec_path
 from scripthost.langs.specs import Language, language_named
 
 __all__ = ["Script", "all_scripts", "find_script", "print_listing", "script_dirs", "split_args"]
@@ -122,21 +120,6 @@ def _user_dirs() -> list[Path]:
     xdg = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     dirs.append(Path(xdg) / "scripthost" / "scripts")
     return dirs
-
-
-def perf_exec_path() -> Optional[Path]:
-    """perf's own exec path, when perf is installed."""
-    perf = shutil.which("perf")
-    if perf is None:
-        return None
-    try:
-        env = {k: v for k, v in os.environ.items() if k != "PERF_EXEC_PATH"}  # perf echoes it
-        out = subprocess.run([perf, "--exec-path"], capture_output=True, text=True, timeout=10,
-                             env=env).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    p = Path(out)
-    return p if (p / "scripts").is_dir() else None
 
 
 _META = re.compile(r"^\s*#\s*(description|args):\s*(.*)$")

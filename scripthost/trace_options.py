@@ -29,6 +29,7 @@ class Option:
     value: Optional[str] = None  # the value's name in the usage text; None for a flag
     help: str = ""
     repeat: bool = False  # a value option given more than once keeps every value, in order
+    default: object = None  # the value when not given (None: [] / False / None by kind)
 
     @property
     def dest(self) -> str:
@@ -66,6 +67,20 @@ OPTIONS: tuple[Option, ...] = (
            "events then come in input order, unsorted"),
     Option("fields", "F", "FIELDS", "comma separated output fields, prepend with 'type:' (hw, sw, trace, "
            "raw, synth); +field to add and -field to remove"),
+    Option("comms", "c", "COMM[,COMM...]", "only samples of threads with these comms (at sample time)"),
+    Option("symbols", "S", "SYM[,SYM...]", "only samples whose ip is in these symbols, or at these hex addresses"),
+    Option("addr-range", None, "N", "with -S ADDR: samples whose ip is in [ADDR, ADDR+N) too"),
+    Option("dsos", None, "DSO[,DSO...]", "only samples whose ip is in these DSOs (file name or full path)"),
+    Option("max-stack", None, "N", "resolve at most N callchain entries (scripts see no more either)"),
+    Option("stop-bt", None, "SYM[,SYM...]", "end a printed callchain after the first of these symbols"),
+    Option("inline", None, None, "show inline functions (perf 6.1's default; changes no output)", default=True),
+    Option("demangle", None, None, "demangle C++ symbol names (the default; --no-demangle: as in the file)",
+           default=True),
+    Option("demangle-kernel", None, None, "demangle kernel symbol names too"),
+    Option("vmlinux", "k", "FILE", "kernel symbols from this vmlinux ELF file"),
+    Option("kallsyms", None, "FILE", "kernel symbols from this kallsyms text"),
+    Option("symfs", None, "DIR", "look for files with symbols relative to DIR"),
+    Option("force", "f", None, "read a recording another user owns"),
     Option("debug-mode", "d", None, "check the samples' order instead of printing them (perf's "
            "misordered-sample lines and count, on stderr)"),
     Option("dump-raw-trace", "D", None, "dump the raw trace as perf does: each record's offset, size, "
@@ -98,6 +113,8 @@ class TraceOptions:
         opt = _BY_LONG.get(dest.replace("_", "-"))
         if opt is None:
             raise AttributeError(dest)
+        if opt.default is not None:
+            return opt.default
         return [] if opt.repeat else (False if opt.value is None else None)
 
 

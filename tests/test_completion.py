@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import scripthost
+from scripthost.cli import _COMMANDS
 from scripthost.trace_options import OPTIONS
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
@@ -50,7 +51,8 @@ def test_registers_with_complete(env: tuple[Path, Path]) -> None:
 
 
 def test_commands(env: tuple[Path, Path]) -> None:
-    assert _complete(env, "scripthost", "") == sorted(["completion", "help", "record", "script", "trace", "version"])
+    assert _complete(env, "scripthost", "") == sorted(set(_COMMANDS) | {"completion", "help", "version"})
+    assert {"trace", "script", "record"} <= set(_COMMANDS)
     assert _complete(env, "scripthost", "tr") == ["trace"]
 
 

@@ -147,3 +147,21 @@ def test_exited_task_pid_reaches_python_unsigned(tmp_path: Path) -> None:
     p, s = both("-i", str(exited), "-s", str(script))
     assert p.splitlines()[0].startswith(b"4294967295 ")
     assert s == p
+
+
+@can_record
+@pytest.mark.parametrize("mode", ["file", "pipe"])
+def test_proc_map_timeout_warning(mode: str, tmp_path: Path) -> None:
+    """MMAP records synthesized after perf record's /proc maps read timed out (their misc
+    bit PROC_MAP_PARSE_TIMEOUT) make perf script warn at the end, with their count."""
+    data = tmp_path / "t.data"
+    r = perf("record", "-q", "-a", "--proc-map-timeout=1", "-e", "irq:softirq_entry",
+             "-o", str(data) if mode == "file" else "-", "--", "sleep", "0.2")
+    assert r.returncode == 0, r.stderr.decode()[-500:]
+    if mode == "pipe":
+        data.write_bytes(r.stdout)
+    theirs = perf("script", "-i", str(data))
+    if b"map information files" not in theirs.stderr:
+        pytest.skip("every /proc maps read finished within 1 ms this time")
+    ours = scripthost("trace", "-i", str(data))
+    assert (ours.returncode, ours.stdout, ours.stderr) == (0, theirs.stdout, theirs.stderr)

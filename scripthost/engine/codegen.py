@@ -42,8 +42,9 @@ def struct_reads(reads: Iterable[tuple[int, str, str]]) -> tuple[str, list[str],
 
 
 def tracepoint_decoder(ev: Any, sfmt: str, names: list[str], over: list[tuple[int, str, str]],
-                       uses_raw: bool, need: int, corrupt: str) -> tuple[list[str], dict[str, Any]]:
-    """Body lines binding a tracepoint sample's ``t``, ``cpu``, ``tid``, ``rs`` (its payload's
+                       uses_raw: bool, need: int, corrupt: str, pid: bool = False) -> tuple[list[str], dict[str, Any]]:
+    """Body lines binding a tracepoint sample's ``t``, ``cpu``, ``tid`` (and ``pid`` with
+    ``pid``: -1 where not sampled), ``rs`` (its payload's
     size), ``raw`` (where ``uses_raw``, or a read overlaps) and the payload reads (``sfmt``
     into ``names`` from payload offset 0, then each of ``over``), and the names they need.
     A payload that runs past its sample, or short of ``need`` bytes, raises its fault at its
@@ -51,14 +52,17 @@ def tracepoint_decoder(ev: Any, sfmt: str, names: list[str], over: list[tuple[in
     from scripthost.engine.source import record_fault
     env: dict[str, Any] = {"struct": struct, "fault": record_fault, "parse": ev.parse, "NEED": need,
                            "SHORT": corrupt + "a field runs past the payload"}
-    fast = ev.fixed_struct(["size", "tid", "time", "cpu", "raw_size"], extra=sfmt)
+    lead = ["size", "pid", "tid", "time", "cpu", "raw_size"] if pid else ["size", "tid", "time", "cpu", "raw_size"]
+    fast = ev.fixed_struct(lead, extra=sfmt)
     if fast is not None:
         raw_off = ev.fixed_layout["raw"][0]
         env.update(S=fast, lead=ev.lead_reader(), PAST=corrupt + "the payload runs past its sample")
+        bound = ["size", "pid", "tid", "t", "cpu", "rs"] if pid else ["size", "tid", "t", "cpu", "rs"]
         lines = ["    pos = item[1]", "    buf = item[2]", "    try:",
-                 f"        {', '.join(['size', 'tid', 't', 'cpu', 'rs'] + names)} = S.unpack_from(buf, pos)",
+                 f"        {', '.join(bound + names)} = S.unpack_from(buf, pos)",
                  "    except struct.error:",  # the fields run past the input read so far
                  "        size, tid, t, cpu, rs = lead(buf, pos)",
+                 *(["        pid = -1"] if pid else []),
                  f"    if rs > size - {raw_off}:",
                  "        raise fault(PAST, buf, pos)"]
         if over or uses_raw:
@@ -66,7 +70,7 @@ def tracepoint_decoder(ev: Any, sfmt: str, names: list[str], over: list[tuple[in
         lines += ["    if rs < NEED:", "        raise fault(SHORT, buf, pos)"]
     else:
         env["S"] = struct.Struct(sfmt)
-        lines = ["    smp = parse(item[2], item[1])", "    t, cpu, tid, raw = smp[0], smp[1], smp[3], smp[6]",
+        lines = ["    smp = parse(item[2], item[1])", "    t, cpu, pid, tid, raw = smp[0], smp[1], smp[2], smp[3], smp[6]",
                  "    rs = len(raw) if raw is not None else -1",
                  "    if rs < NEED:", "        raise fault(SHORT, item[2], item[1])",
                  f"    {', '.join(names)}{',' if len(names) == 1 else ''} = S.unpack_from(raw, 0)"]

@@ -1,16 +1,23 @@
-"""perf script's sample filters (--time, -C/--cpu, --pid, --tid): their parsing, in
-perf 6.1's words and exit statuses, and the data the native framer applies to each
-sample before it is queued (side-band records are never filtered, as with perf)."""
+"""perf script's sample filters: --time, -C/--cpu, --pid, --tid (parsed in perf 6.1's
+words and exit statuses, the data the native framer applies to each sample before it is
+queued), and -c/--comms, -S/--symbols (with --addr-range) and --dsos, which need the
+thread's comm and the ip's map and symbol at the sample's time and so are tested as each
+sample is delivered (`ResolvedFilter`).  Side-band records are never filtered, as with perf."""
 
 from __future__ import annotations
 
 import re
+import struct
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-from scripthost.errors import ScripthostError
+from scripthost.errors import ScripthostError, UsageError
 
-__all__ = ["SampleFilter", "check_cpus", "parse_filters"]
+if TYPE_CHECKING:
+    from scripthost.engine.attrs import Evsel
+    from scripthost.engine.machine import Machine
+
+__all__ = ["SampleFilter", "ResolvedFilter", "check_cpus", "parse_filters", "parse_resolved_filter"]
 
 NSEC = 10**9
 #: perf's exit status for a --time it cannot parse (-EINVAL as an exit code)
@@ -23,6 +30,8 @@ _PCT = r"(\d+(?:\.\d+)?)%"
 _SLICE = re.compile(_PCT + r"/(\d+)\Z")
 _SPAN = re.compile(_PCT + "-" + _PCT + r"\Z")
 _LONE = re.compile(_PCT + r"\Z")
+#: an -S entry perf also takes as an address: all of it hex (strtoul's base 16)
+_HEX_ADDR = re.compile(r"\s*\+?(?:0[xX])?[0-9a-fA-F]+\Z")
 
 
 @dataclass
@@ -148,3 +157,84 @@ def parse_filters(*, time: Optional[str] = None, cpu: Optional[str] = None, pid:
         if not flt.tids:
             raise DropAll("problems parsing tid list")
     return flt if flt.wanted else None
+
+
+@dataclass(frozen=True)
+class ResolvedFilter:
+    """-c/--comms, -S/--symbols, --addr-range and --dsos: the comms, symbol names,
+    addresses (the -S entries that read as hex) and DSO names a sample must match."""
+
+    comms: Optional[frozenset] = None
+    symbols: Optional[frozenset] = None
+    addrs: tuple = ()
+    addr_range: int = 0
+    dsos: Optional[frozenset] = None
+
+    def select(self, machine: "Machine", comms: dict[int, str]) -> Callable[["Evsel"], Callable[[tuple], bool]]:
+        """For `Session.set_select`: per evsel, the test of a delivered sample item
+        ``(time, pos, buf, evsel)``.  It reads the pid, tid and ip in place and resolves
+        the ip (each map caches what its addresses resolved to) only when -S or --dsos
+        asks; as perf, the comm is the thread's at the sample's time."""
+        comms, symbols, dsos = self.comms, self.symbols, self.dsos
+        addrs, span = self.addrs, self.addr_range
+        resolve = machine.resolve
+        names = comms
+        resolving = symbols is not None or dsos is not None
+
+        def for_evsel(ev: "Evsel") -> Callable[[tuple], bool]:
+            lay = ev.fixed_layout
+            pid_at = lay["pid"][0] if "pid" in lay else -1
+            ip_at = lay["ip"][0] if "ip" in lay else -1
+            two_ints, one_u64 = struct.Struct("<ii").unpack_from, struct.Struct("<Q").unpack_from
+
+            def accepts(item: tuple) -> bool:
+                pos, buf = item[1], item[2]
+                pid, tid = two_ints(buf, pos + pid_at) if pid_at >= 0 else (-1, -1)
+                if comms is not None:
+                    c = names.get(tid)
+                    if (c if c is not None else ":%d" % tid) not in comms:
+                        return False
+                if not resolving:
+                    return True
+                ip = one_u64(buf, pos + ip_at)[0] if ip_at >= 0 else 0
+                loc = resolve(pid, buf[pos + 4] & 7, ip)
+                m = loc.map
+                if dsos is not None:
+                    if m is None:
+                        return False
+                    name = m.dso.name
+                    if name not in dsos and name.rsplit("/", 1)[-1] not in dsos:
+                        return False
+                if symbols is None:
+                    return True
+                if loc.sym is not None and loc.sym.name in symbols:
+                    return True
+                if m is None or not addrs:
+                    return False
+                if ip in addrs:
+                    return True
+                return span > 0 and any(a <= ip < a + span for a in addrs)
+            return accepts
+        return for_evsel
+
+
+def _names_of(text: Optional[str]) -> Optional[frozenset]:
+    """A comma-separated list as perf's strlist keeps it (empty entries dropped), or None."""
+    return None if text is None else frozenset(p for p in text.split(",") if p)
+
+
+def parse_resolved_filter(*, comms: Optional[str] = None, symbols: Optional[str] = None,
+                          dsos: Optional[str] = None, addr_range: Optional[str] = None) -> Optional[ResolvedFilter]:
+    """The -c/-S/--dsos filter the options ask for, or None for none."""
+    span = 0
+    if addr_range is not None:
+        try:
+            span = int(addr_range, 10)
+        except ValueError:
+            raise UsageError("option `addr-range' expects a numerical value") from None
+    syms = _names_of(symbols)
+    if comms is None and syms is None and dsos is None:
+        return None
+    addrs = tuple(int(s.strip().lstrip("+"), 16) for s in syms if _HEX_ADDR.match(s)) if syms else ()
+    return ResolvedFilter(comms=_names_of(comms), symbols=syms, addrs=addrs, addr_range=span,
+                          dsos=_names_of(dsos))

@@ -10,14 +10,14 @@ import time
 from typing import TYPE_CHECKING, Optional, TextIO
 
 from scripthost.engine.attrs import parse_attr, sample_type_names
+from scripthost.engine.features import FeatureCursor, event_desc
 from scripthost.engine.layouts import Feature, HEADER_LAST_FEATURE
 from scripthost.engine.reader import Recording, open_recording
-from scripthost.errors import StreamError
 
 if TYPE_CHECKING:
     from scripthost.engine.session import Session
 
-__all__ = ["render_header", "print_header_of", "header_session", "event_desc", "feature_lines", "FEATURE_NAMES"]
+__all__ = ["render_header", "print_header_of", "header_session", "feature_lines", "FEATURE_NAMES"]
 
 FEATURE_NAMES = {v: k for k, v in vars(Feature).items() if not k.startswith("_")}
 _DISPLAY_WITH_I = {Feature.CPU_TOPOLOGY, Feature.NUMA_TOPOLOGY, Feature.CACHE, Feature.MEM_TOPOLOGY}
@@ -33,46 +33,6 @@ _CLOCK_NAMES = {0: "realtime", 1: "monotonic", 4: "monotonic_raw", 7: "boottime"
 _COMPRESSORS = {1: "Zstd"}
 _READ_FORMAT = [(1, "TOTAL_TIME_ENABLED"), (2, "TOTAL_TIME_RUNNING"), (4, "ID"), (8, "GROUP"),
                 (16, "LOST")]
-
-
-class _Cur:
-    """Reads a feature's payload; ``base``: where it starts in the input (None: unknown)."""
-
-    def __init__(self, data: bytes, what: str, base: Optional[int] = None) -> None:
-        self.d, self.p, self.what, self.base = data, 0, what, base
-
-    def fail(self, what: str) -> StreamError:
-        return StreamError(f"corrupt header feature {self.what}: {what}",
-                           None if self.base is None else self.base + self.p)
-
-    def u32(self) -> int:
-        return self.num("<I")
-
-    def u64(self) -> int:
-        return self.num("<Q")
-
-    def num(self, fmt: str) -> int:
-        n = struct.calcsize(fmt)
-        if self.p + n > len(self.d):
-            raise self.fail("runs past its section")
-        v = struct.unpack_from(fmt, self.d, self.p)[0]
-        self.p += n
-        return v
-
-    def str64(self) -> str:
-        n = self.u32()
-        if n > len(self.d) - self.p:
-            raise self.fail("string runs past its section")
-        s = self.d[self.p:self.p + n].split(b"\0", 1)[0].decode("utf-8", "replace")
-        self.p += n
-        return s
-
-    def take(self, n: int) -> bytes:
-        if n > len(self.d) - self.p:
-            raise self.fail("runs past its section")
-        b = self.d[self.p:self.p + n]
-        self.p += n
-        return b
 
 
 def _attr_line(name: str, attr_bytes: bytes, ids: list[int], at: Optional[int]) -> str:
@@ -111,24 +71,6 @@ def _attr_line(name: str, attr_bytes: bytes, ids: list[int], at: Optional[int]) 
     return "# event : " + ", ".join(parts)
 
 
-def event_desc(payload: bytes, base: Optional[int] = None) -> list[tuple[bytes, str, list[int], Optional[int]]]:
-    """(attr, name, ids, the attr's input offset) of each event the EVENT_DESC payload
-    describes; ``base``: where the payload starts in the input."""
-    c = _Cur(payload, "EVENT_DESC", base)
-    nr, size = c.u32(), c.u32()
-    out = []
-    for _ in range(nr):
-        at = None if base is None else base + c.p
-        attr = c.take(size)
-        nids = c.u32()
-        name = c.str64()
-        if nids > (len(payload) - c.p) // 8:
-            raise c.fail(f"{nids} ids run past its section")
-        ids = [c.u64() for _ in range(nids)]
-        out.append((attr, name, ids, at))
-    return out
-
-
 def _size_units(n: int) -> str:
     units = "BKMGTPE"
     i = 0
@@ -150,7 +92,7 @@ def _bit_list(words: list[int], nbits: int) -> str:
     return ",".join(f"{a}" if a == z else f"{a}-{z}" for a, z in runs)
 
 
-def _cpu_topology(c: _Cur, nr_cpus: int) -> list[str]:
+def _cpu_topology(c: FeatureCursor, nr_cpus: int) -> list[str]:
     sockets = [c.str64() for _ in range(c.u32())]
     threads = [c.str64() for _ in range(c.u32())]
     if c.p == len(c.d):
@@ -178,7 +120,7 @@ def _s32(v: int) -> int:
     return v - (1 << 32) if v >= 1 << 31 else v
 
 
-def _numa_topology(c: _Cur) -> list[str]:
+def _numa_topology(c: FeatureCursor) -> list[str]:
     lines = []
     for _ in range(c.u32()):
         node, total, free = c.u32(), c.u64(), c.u64()
@@ -188,7 +130,7 @@ def _numa_topology(c: _Cur) -> list[str]:
     return lines
 
 
-def _cache(c: _Cur) -> list[str]:
+def _cache(c: FeatureCursor) -> list[str]:
     c.u32()  # version
     lines = ["# CPU cache info:"]
     for _ in range(c.u32()):
@@ -199,7 +141,7 @@ def _cache(c: _Cur) -> list[str]:
     return lines
 
 
-def _mem_topology(c: _Cur) -> list[str]:
+def _mem_topology(c: FeatureCursor) -> list[str]:
     c.u64()  # version
     block, nr = c.u64(), c.u64()
     lines = [f"# memory nodes (nr {nr}, block size {block:#x}):"]
@@ -212,7 +154,7 @@ def _mem_topology(c: _Cur) -> list[str]:
     return lines
 
 
-def _clock_data(c: _Cur) -> list[str]:
+def _clock_data(c: FeatureCursor) -> list[str]:
     c.u32()  # version
     clockid, tod, clock = c.u32(), c.u64(), c.u64()
     sec, usec = tod // 10**9, tod % 10**9 // 1000
@@ -222,7 +164,7 @@ def _clock_data(c: _Cur) -> list[str]:
             f"{clock // 10**9}.{clock % 10**9:09d} ({_CLOCK_NAMES.get(clockid, 'unknown')})"]
 
 
-def _group_desc(c: _Cur, names: list[str]) -> list[str]:
+def _group_desc(c: FeatureCursor, names: list[str]) -> list[str]:
     lines = []
     for _ in range(c.u32()):
         name, leader, members = c.str64(), c.u32(), c.u32()
@@ -235,7 +177,7 @@ def feature_lines(fid: int, payload: bytes, base: Optional[int], features: dict[
                   full: bool = False) -> list[str]:
     """The lines perf prints for one feature; ``features``: the recording's others (the
     CPU count and event names some features refer to); ``full``: -I/--show-info."""
-    c = _Cur(payload, FEATURE_NAMES.get(fid, str(fid)), base)
+    c = FeatureCursor(payload, FEATURE_NAMES.get(fid, str(fid)), base)
     simple = {Feature.HOSTNAME: "hostname", Feature.OSRELEASE: "os release",
               Feature.VERSION: "perf version", Feature.ARCH: "arch", Feature.CPUDESC: "cpudesc",
               Feature.CPUID: "cpuid"}

@@ -270,6 +270,9 @@ MISC_CPUMODE_MASK = 7
 MISC_COMM_EXEC = 1 << 13
 MISC_SWITCH_OUT = 1 << 13
 MISC_SWITCH_OUT_PREEMPT = 1 << 14
+MISC_MMAP_BUILD_ID = 1 << 14
+#: an MMAP/MMAP2 perf record synthesized after its /proc maps read timed out
+MISC_PROC_MAP_PARSE_TIMEOUT = 1 << 12
 
 
 #: generic event names by config, for PERF_TYPE_SOFTWARE (1) and PERF_TYPE_HARDWARE (0)

@@ -14,18 +14,20 @@ import os
 from bisect import bisect_right
 from typing import Callable, Optional
 
+from scripthost.engine.demangle import demangle
+from scripthost.engine.symconf import SymbolConfig
 from scripthost.engine.symbols import (
     Symbol, SymbolTable, elf_table, kallsyms_table, perf_map_table, read_build_id,
     running_kernel_build_id,
 )
 
-__all__ = ["Dso", "Map", "Maps", "Machine", "Location", "KERNEL_DSO"]
+__all__ = ["Dso", "Map", "Maps", "Machine", "Location", "KERNEL_DSO", "CONTEXT_MAX", "CONTEXT_MODE"]
 
 KERNEL_DSO = "[kernel.kallsyms]"
 # callchain context markers (PERF_CONTEXT_*, as u64)
-_CONTEXT_MAX = (1 << 64) - 4095
+CONTEXT_MAX = (1 << 64) - 4095
 _CHAINS_KEPT = 1 << 16  # resolved stacks kept, at most
-_CONTEXT_MODE = {(1 << 64) - 32: 3, (1 << 64) - 128: 1, (1 << 64) - 512: 2,
+CONTEXT_MODE = {(1 << 64) - 32: 3, (1 << 64) - 128: 1, (1 << 64) - 512: 2,
                  (1 << 64) - 2176: 4, (1 << 64) - 2560: 5}
 _ANON_PREFIXES = ("//anon", "/dev/zero", "/anon_hugepage")
 
@@ -159,6 +161,8 @@ class Machine:
     def __init__(self, build_ids: Optional[dict[str, str]] = None,
                  kallsyms: Optional[Callable[[], bytes]] = None) -> None:
         self.build_ids = build_ids or {}
+        #: --symfs, --kallsyms, --vmlinux, demangling, --max-stack (see symconf.py)
+        self.config = SymbolConfig()
         self._kallsyms = kallsyms or self._host_kallsyms
         self.kernel = Maps()
         self.procs: dict[int, Maps] = {}
@@ -175,11 +179,12 @@ class Machine:
     # -- kallsyms ---------------------------------------------------------------------
 
     def _host_kallsyms(self) -> bytes:
-        bid = self.build_ids.get(KERNEL_DSO, "")
-        paths = [os.path.expanduser(f"~/.debug/{KERNEL_DSO}/{bid}/kallsyms")] if bid else []
-        # as perf: the running kernel's symbols only for a recording of this kernel
-        if not bid or bid == running_kernel_build_id():
-            paths.append("/proc/kallsyms")
+        if self.config.kallsyms is not None:
+            paths = [self.config.kallsyms]
+        elif self.config.symfs:
+            paths = []  # perf reads neither the host's kallsyms nor its cache's under --symfs
+        else:
+            paths = self._kallsyms_paths()
         for p in paths:
             try:
                 with open(p, "rb") as f:
@@ -188,9 +193,20 @@ class Machine:
                 continue
         return b""
 
+    def _kallsyms_paths(self) -> list[str]:
+        bid = self.build_ids.get(KERNEL_DSO, "")
+        paths = [os.path.expanduser(f"~/.debug/{KERNEL_DSO}/{bid}/kallsyms")] if bid else []
+        # as perf: the running kernel's symbols only for a recording of this kernel
+        if not bid or bid == running_kernel_build_id():
+            paths.append("/proc/kallsyms")
+        return paths
+
     def kernel_table(self) -> SymbolTable:
         if self._kernel_table is None:
-            self._kernel_table = kallsyms_table(self._kallsyms())
+            if self.config.vmlinux is not None:  # perf then reads no kallsyms at all
+                self._kernel_table = self._vmlinux_table(self.config.vmlinux)
+            else:
+                self._kernel_table = kallsyms_table(self._kallsyms())
         return self._kernel_table
 
     def kernel_map_end(self) -> int:
@@ -220,20 +236,35 @@ class Machine:
             return lambda d: None
         return self._load_elf
 
+    def _vmlinux_table(self, path: str) -> SymbolTable:
+        """A vmlinux's symbols, at the addresses it links them to; none when its build id
+        is not the recorded kernel's (as perf, which then prints [unknown])."""
+        bid = self.build_ids.get(KERNEL_DSO, "")
+        table = None
+        if read_build_id(path) == bid or not bid:
+            table = elf_table(path, rename=self._rename(kernel=True), offsets=False)
+        return table if table is not None else SymbolTable([])
+
+    def _rename(self, kernel: bool = False) -> Optional[Callable[[str], str]]:
+        """What ELF symbol names become: demangled unless --no-demangle (the kernel's only
+        with --demangle-kernel)."""
+        return demangle if (self.config.demangle_kernel if kernel else self.config.demangle) else None
+
     def _load_elf(self, dso: Dso) -> Optional[SymbolTable]:
-        path = dso.name
+        path = self.config.path(dso.name)
         on_disk = read_build_id(path)
         if dso.build_id and on_disk != dso.build_id:
             # the file changed since the recording: perf's build-id cache may hold the old one
-            path = os.path.expanduser(f"~/.debug{dso.name}/{dso.build_id}/elf")
+            path = self.config.path(os.path.expanduser(f"~/.debug{dso.name}/{dso.build_id}/elf"))
             if not os.path.exists(path):
                 return None
         dso.build_id = dso.build_id or on_disk
-        return elf_table(path, build_id=dso.build_id)
+        return elf_table(path, build_id=dso.build_id, rename=self._rename(),
+                         debug_root=self.config.symfs)
 
     def _load_vdso(self, dso: Dso) -> Optional[SymbolTable]:
         if dso.build_id:
-            cached = os.path.expanduser(f"~/.debug/[vdso]/{dso.build_id}/vdso")
+            cached = self.config.path(os.path.expanduser(f"~/.debug/[vdso]/{dso.build_id}/vdso"))
             if os.path.exists(cached):
                 return elf_table(cached)
         image = _own_vdso()
@@ -308,6 +339,8 @@ class Machine:
         holding an unknown context value is corrupt and, as perf 6.1 does, comes
         back empty.  The same stacks come back again and again: each is resolved
         once per generation."""
+        if self.config.max_stack <= 0:
+            return ()
         if self._chains_of != self.generation or len(self._chains) > _CHAINS_KEPT:
             self._chains.clear()
             self._chains_of = self.generation
@@ -316,12 +349,25 @@ class Machine:
         if locs is None:
             out = []
             for ip in chain:
-                if ip >= _CONTEXT_MAX:
-                    cpumode = _CONTEXT_MODE.get(ip, -1)
+                if ip >= CONTEXT_MAX:
+                    cpumode = CONTEXT_MODE.get(ip, -1)
                     if cpumode < 0:
                         out.clear()
                         break
                     continue
                 out.append(self.resolve(pid, cpumode, ip))
+                if len(out) == self.config.max_stack:
+                    break
             locs = self._chains[key] = tuple(out)
+        return locs
+
+    def printed_chain(self, pid: int, cpumode: int, chain: tuple) -> tuple[Location, ...]:
+        """The callchain as the default output prints it: ended after the first frame
+        whose symbol --stop-bt names."""
+        locs = self.callchain(pid, cpumode, chain)
+        stop = self.config.stop_bt
+        if stop:
+            for i, loc in enumerate(locs):
+                if loc.sym is not None and loc.sym.name in stop:
+                    return locs[:i + 1]
         return locs

@@ -10,6 +10,7 @@ from scripthost.engine.attrs import Evsel
 from scripthost.engine.codegen import compile_handler
 from scripthost.engine.fields import FieldSelection, sampled_fields
 from scripthost.engine.layouts import RecordType as R, SampleType
+from scripthost.engine.line_plans import line_spec, where_text
 from scripthost.engine.session import Consumer, Session
 from scripthost.engine.sideband import ROUND_LINE, SHOWN_BY, describe, trailer_fields
 
@@ -74,6 +75,11 @@ def _where(loc: Any) -> str:
     return "[unknown] (%s)" % loc.dso_name
 
 
+def _frame(loc: Any) -> str:
+    """A callchain line's text after its tab: the address, then where it is."""
+    return "%16x %s" % (loc.addr, _where(loc))
+
+
 class DefaultPrinter(Consumer):
     """Prints every sample like `perf script` with no options."""
 
@@ -123,7 +129,7 @@ class DefaultPrinter(Consumer):
             chain = key[2]
             if isinstance(chain, bytes):
                 chain = struct.unpack("<%dQ" % (len(chain) // 8), chain)
-            locs = m.callchain(key[0], key[1], chain)
+            locs = m.printed_chain(key[0], key[1], chain)
             name = (lambda loc: loc.sym_name) if len(key) > 3 else _where
             text = stacks[key] = "".join(["\t%16x %s\n" % (loc.addr, name(loc)) for loc in locs]) + "\n"
         return text
@@ -290,7 +296,7 @@ class DefaultPrinter(Consumer):
             if render is not None:
                 parts.append(render(smp[6] or b""))
             if chain:
-                locs = machine.callchain(smp[2], buf[pos + 4] & 7, smp[7])
+                locs = machine.printed_chain(smp[2], buf[pos + 4] & 7, smp[7])
                 parts.append("\n" + "".join(["\t" + frame(loc) + "\n" for loc in locs]))
             elif has("ip"):
                 parts.append(" " + frame(resolve(smp[2], buf[pos + 4] & 7, smp[4])))
@@ -364,14 +370,16 @@ class DefaultPrinter(Consumer):
         return f"{comm} %5d [%03d] {self._time_fmt}: " + name.replace("%", "%%") + ": "
 
     def plan(self, ev: Evsel) -> Optional[tuple]:
-        """The native core formats a tracepoint's line itself when it is one %-format of
-        the columns and of fields read at fixed offsets (see `_core.Framer.set_planner`);
-        the line's Python handler takes the events it cannot make."""
+        """The native core formats a line itself (see `_core.Framer.set_planner` and
+        line_plans.py) when it is one %-format of the columns, of tracepoint fields read at
+        fixed offsets, or of a sample's ip or callchain; the line's Python handler takes the
+        events it cannot make."""
         s = self.session
-        if (not ev.is_tracepoint or ev.tp_format is None or s is None or self._tracepoint_ips() is not None
-                or self._clock is not None):
+        if s is None or self._clock is not None or self._chosen(ev) is not None:
             return None
-        if self._chosen(ev) is not None:
+        if not ev.is_tracepoint:
+            return self._sample_plan(ev)
+        if ev.tp_format is None or self._tracepoint_ips() is not None:
             return None
         lay = ev.fixed_layout
         if not all(k in lay for k in ("tid", "time", "cpu", "raw_size")):
@@ -384,11 +392,34 @@ class DefaultPrinter(Consumer):
         reads = comp.reads()
         if comp.uses_raw or not all(v in reads for v in comp.values):
             return None
-        fallback = self.handler(ev)
         # the core pads the comm to 16 bytes itself, as perf does (lines.c)
         line = self._line_head(s.evsel_name(ev).rjust(self._width()), "%16s") + comp.pyfmt + "\n"
-        return ("line", line, s.comms, fallback, ev, lay["tid"][0], lay["time"][0], lay["cpu"][0],
-                lay["raw_size"][0], self._time_div, [reads[v] for v in comp.values])
+        return line_spec(ev, line, "ctCsf" + "r" * len(comp.values), s.comms, self.handler(ev),
+                         time_div=self._time_div, reads=[reads[v] for v in comp.values])
+
+    def _sample_plan(self, ev: Evsel) -> Optional[tuple]:
+        """The core's plan of a sampled event's lines, `_sample_handler`'s columns: the
+        header, then the ip's symbol on the line or the callchain, one frame a line."""
+        st = ev.sample_type
+        chain = bool(st & SampleType.CALLCHAIN) and not self.hide_call_graph
+        if not st & SampleType.TID or (chain and st & SampleType.READ) or not (chain or st & SampleType.IP):
+            return None
+        if chain and not self.session.machine.config.whole_chains:
+            return None  # the core prints every frame: --max-stack/--stop-bt cut in Python
+        line, cols = ("%s %5d " if chain else "%16s %5d "), "ct"
+        if st & SampleType.CPU:
+            line, cols = line + "[%03d] ", cols + "C"
+        if st & SampleType.TIME:
+            line, cols = line + self._time_fmt + ": ", cols + "sf"
+        if st & SampleType.PERIOD or ev.type in (0, 1, 5):  # as _sample_handler
+            line, cols = line + "%10d ", cols + "p"
+        line += self.session.evsel_name(ev).rjust(self._width()).replace("%", "%%") + ": "
+        line, cols = (line + "\n%s", cols + "S") if chain else (line + " %16x %s\n", cols + "iw")
+        m = self.session.machine
+        # a frame shows the resolved address (Location.addr), the line the sample's ip
+        text = where_text(m, _frame if chain else _where)
+        return line_spec(ev, line, cols, self.session.comms, self.handler(ev), time_div=self._time_div,
+                         where=text, machine=m)
 
     def _fused(self, ev: Evsel, name: str) -> Optional[Callable[[tuple], Any]]:
         """One generated function per event: a single Struct reads the sample's
@@ -405,7 +436,7 @@ class DefaultPrinter(Consumer):
         raw_off = ev.fixed_layout["raw"][0]
         env = dict(comp.env)
         env.update(S=s, lead=ev.lead_reader(), fault=ev.payload_fault, comms=self.session.comms,
-                   padded=self._padded, write=self.out.write, struct=struct, _render=pf.render, _failed=pf._failed_render)
+                   padded=self._padded, write=self.out.write, struct=struct, _render=pf.render, _failed=pf.render_failed)
         line = self._line_head(name) + comp.pyfmt + "\n"
         targets = ", ".join(["size", "tid", "t", "cpu", "rs"] + names)
         src = ["    pos = item[1]", "    buf = item[2]", "    try:",

@@ -31,7 +31,8 @@ from scripthost.engine.attrs import S_CALLCHAIN, S_PID, Evsel
 from scripthost.engine.filters import CPU_ERROR_STATUS, NO_SAMPLE_TIME, TIME_ERROR_STATUS, SampleFilter, check_cpus
 from scripthost.engine.machine import Location, Machine
 from scripthost.engine.layouts import (
-    EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, RecordType as R, U32, U64,
+    EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, MISC_MMAP_BUILD_ID, MISC_PROC_MAP_PARSE_TIMEOUT,
+    RecordType as R, U32, U64,
 )
 from scripthost.engine.read_groups import ReadSplitter, reads_counters
 from scripthost.engine.reader import Recording, open_recording
@@ -52,7 +53,6 @@ _GC_YOUNG = 50_000
 _COMM_BODY = 8  # u32 pid, tid
 _PIDS = struct.Struct("<ii")
 _MMAP = struct.Struct("<iiQQQ")
-_MMAP_BUILD_ID = 1 << 14
 
 
 class Consumer:
@@ -111,7 +111,7 @@ class Consumer:
 
 class SessionStats:
     __slots__ = ("records", "samples", "lost_chunks", "lost_events", "lost_samples",
-                 "out_of_order", "unknown_ids", "unknown_records")
+                 "out_of_order", "unknown_ids", "unknown_records", "proc_map_timeouts")
 
     def __init__(self) -> None:
         self.records = 0
@@ -122,32 +122,47 @@ class SessionStats:
         self.out_of_order = 0
         self.unknown_ids = 0
         self.unknown_records = 0
+        self.proc_map_timeouts = 0
 
 
 class _Handlers(dict):
-    """evsel -> handler, asking the consumer once per evsel."""
+    """evsel -> handler, asking the consumer once per evsel; with a ``select`` (see
+    `Session.set_select`) each handler sees only the samples it accepts."""
 
-    def __init__(self, consumer: Consumer) -> None:
+    def __init__(self, consumer: Consumer, select: Optional[Callable[[Evsel], Callable[[tuple], bool]]]) -> None:
         super().__init__()
         self._consumer = consumer
+        self._select = select
 
     def __missing__(self, evsel: Evsel) -> Any:
         h = self._consumer.handler(evsel)
+        if h is not None and self._select is not None:
+            h = _selected(h, self._select(evsel))
         self[evsel] = h
         return h
+
+
+def _selected(h: Callable[[tuple], Any], accepts: Callable[[tuple], bool]) -> Callable[[tuple], Any]:
+    def selected(item: tuple) -> None:
+        if accepts(item):
+            h(item)
+    return selected
 
 
 class _RunHandlers(dict):
     """evsel -> run handler (or None), asking the consumer once per evsel."""
 
-    def __init__(self, consumer: Consumer, handlers: _Handlers) -> None:
+    def __init__(self, consumer: Consumer, handlers: _Handlers, selecting: bool) -> None:
         super().__init__()
         self._consumer = consumer
         self._handlers = handlers
+        self._selecting = selecting
 
     def __missing__(self, evsel: Evsel) -> Any:
         h = self._handlers[evsel]
-        run = None if h is None else getattr(h, "run", None) or self._consumer.run_handler(evsel)
+        if h is None or self._selecting:
+            return None  # a selecting handler takes one sample at a time
+        run = getattr(h, "run", None) or self._consumer.run_handler(evsel)
         self[evsel] = run
         return run
 
@@ -174,6 +189,8 @@ class Session:
         #: start of the kernel image map ([kernel.kallsyms]_text MMAP), once seen
         self.stats = SessionStats()
         self.stopped = False
+        #: evsel -> the test its samples pass to be delivered, in delivery order (see set_select)
+        self._select: Optional[Callable[[Evsel], Callable[[tuple], bool]]] = None
         #: called with (feature id, payload, offset) as a pipe's HEADER_FEATURE arrives
         self.on_feature: Optional[Callable[[int, bytes, int], None]] = None
         #: called with (input offset, record bytes, its queue item or None for a user record)
@@ -218,7 +235,7 @@ class Session:
     def _apply_event_desc(self, payload: bytes, at: Optional[int]) -> None:
         """Evsel names from the EVENT_DESC feature (perf's names, e.g. "dummy:HG"); ``at``:
         where the payload starts in the input."""
-        from scripthost.engine.header_print import event_desc
+        from scripthost.engine.features import event_desc
         for _attr, name, ids, _at in event_desc(payload, at):
             for eid in ids:
                 self._names_by_id[eid] = name
@@ -305,9 +322,9 @@ class Session:
             self._run(consumer)
 
     def _run(self, consumer: Consumer) -> None:
-        handlers = _Handlers(consumer)
+        handlers = _Handlers(consumer, self._select)
         self._handlers = handlers
-        self._runs = _RunHandlers(consumer, handlers)
+        self._runs = _RunHandlers(consumer, handlers, self._select is not None)
         self._consumer = consumer
         self._batch: Optional[Callable[[list], Any]] = None
         self._next_tick = 0
@@ -315,7 +332,7 @@ class Session:
         self._delivery_fault = False
         self._set_layout()
         consumer.begin(self)
-        self._batch = consumer.batch_handler(self)
+        self._batch = consumer.batch_handler(self) if self._select is None else None
         if self._batch is None and not consumer.interval_ns and self._read_groups is None:
             arrays = getattr(consumer, "run_arrays", None)
             frames = getattr(consumer, "run_frames", None)
@@ -353,7 +370,7 @@ class Session:
     def _route(self, ev: Evsel) -> Any:
         """The native core's route for ``ev``'s samples: the consumer's plan, else queue
         items when it has a handler, else none at all."""
-        if type(self._consumer).plan is not Consumer.plan:
+        if type(self._consumer).plan is not Consumer.plan and self._select is None:
             route = self._consumer.plan(ev)
             if route is not None:
                 return route
@@ -397,6 +414,13 @@ class Session:
         self.filter_parts = (flt.ranges(first, last), flt.cpus, flt.pids, flt.tids)
         if in_core:
             self._framer.set_filter(*self.filter_parts)
+
+    def set_select(self, select: Callable[[Evsel], Callable[[tuple], bool]]) -> None:
+        """Deliver only the samples that ``select(evsel)`` accepts, tested as they are
+        delivered (in time order, so against the comms and maps at their time): the
+        filters that need the thread's comm or the ip's symbol (-c, -S, --dsos).  The
+        consumer's native plans and run handlers are then not used."""
+        self._select = select
 
     def _set_layout(self) -> None:
         """Tell the framer where each evsel's samples hold their id and time."""
@@ -650,6 +674,8 @@ class Session:
                 else:
                     self.comms.pop(tid, None)
         if rtype == R.MMAP or rtype == R.MMAP2 or rtype == R.FORK:
+            if misc & MISC_PROC_MAP_PARSE_TIMEOUT and rtype != R.FORK:
+                self.stats.proc_map_timeouts += 1
             self._apply_map_record(rtype, misc, body)
         if rtype == R.LOST:
             if len(body) >= 16:
@@ -681,7 +707,7 @@ class Session:
                 return
             pid, _, start, length, pgoff = _MMAP.unpack_from(body, 0)
             name = body[64:]
-            bid = body[36:36 + min(body[32], 20)].hex() if misc & _MMAP_BUILD_ID else ""
+            bid = body[36:36 + min(body[32], 20)].hex() if misc & MISC_MMAP_BUILD_ID else ""
         name = name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
         m.mmap(pid, start, length, pgoff, name, (misc & 7) == 1, bid)
 
@@ -702,6 +728,13 @@ class Session:
             out.write(f"Warning:\n{s.unknown_ids} samples with id not present in the header\n")
         if s.out_of_order:
             out.write(f"Warning:\n{s.out_of_order} out of order events recorded.\n")
+        if s.proc_map_timeouts:
+            out.write(f"Warning:\n{s.proc_map_timeouts} map information files for pre-existing threads were\n"
+                      "not processed, if there are samples for addresses they\n"
+                      "will not be resolved, you may find out which are these\n"
+                      "threads by running with -v and redirecting the output\n"
+                      "to a file.\nThe time limit to process proc map is too short?\n"
+                      "Increase it by --proc-map-timeout\n")
         out.flush()
 
 

@@ -15,7 +15,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Union
 
 from scripthost.errors import ScripthostError, StreamError
 
-__all__ = ["Input", "ChunkSource", "open_input", "offset_of", "record_fault"]
+__all__ = ["Input", "ChunkSource", "default_input", "open_input", "offset_of", "record_fault"]
 
 CHUNK = 1 << 20
 #: the most one read asks for: a declared length is read in pieces, so what it costs
@@ -64,6 +64,17 @@ class _IterReader:
 
     def close(self) -> None:
         pass
+
+
+def default_input() -> str:
+    """perf's rule for no -i: stdin when it is a FIFO, else ./perf.data."""
+    import stat
+    try:
+        if stat.S_ISFIFO(os.fstat(0).st_mode):
+            return "-"
+    except OSError:
+        pass
+    return "perf.data"
 
 
 def open_input(inp: Input) -> tuple[object, str, bool]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import struct
 from bisect import bisect_right
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 __all__ = ["Symbol", "SymbolTable", "elf_table", "kallsyms_table", "perf_map_table",
            "read_build_id", "running_kernel_build_id", "debug_candidates"]
@@ -178,8 +178,8 @@ def running_kernel_build_id(notes: str = "/sys/kernel/notes") -> str:
     return ""
 
 
-def debug_candidates(path: str, build_id: str) -> list[str]:
-    """Where perf looks for a separate debug file, in its order."""
+def debug_candidates(path: str, build_id: str, root: str = "") -> list[str]:
+    """Where perf looks for a separate debug file, in its order (under ``root``, --symfs)."""
     out = []
     if build_id:
         home = os.path.expanduser("~")
@@ -187,7 +187,7 @@ def debug_candidates(path: str, build_id: str) -> list[str]:
         out.append(f"/usr/lib/debug/.build-id/{build_id[:2]}/{build_id[2:]}.debug")
     out.append(f"/usr/lib/debug{path}.debug")
     out.append(f"/usr/lib/debug{path}")
-    return out
+    return [root + p for p in out]
 
 
 def _open_elf(src):
@@ -242,9 +242,13 @@ def _elf_symbols(elf) -> list[tuple[int, int, int, str, int]]:
     return []
 
 
-def elf_table(path: str, data: Optional[bytes] = None, build_id: str = "") -> Optional[SymbolTable]:
-    """Symbols of one user-space ELF file, keyed by file offset; None when the
-    file cannot be read (perf then prints ``[unknown]`` for its addresses)."""
+def elf_table(path: str, data: Optional[bytes] = None, build_id: str = "", *,
+              rename: Optional[Callable[[str], str]] = None, offsets: bool = True,
+              debug_root: str = "") -> Optional[SymbolTable]:
+    """Symbols of one ELF file, keyed by file offset (``offsets``, a user-space file's) or
+    by address (a vmlinux); None when the file cannot be read (perf then prints
+    ``[unknown]`` for its addresses).  ``rename`` gives each symbol's printed name (the
+    demangler); a separate debug file is looked for under ``debug_root`` (--symfs)."""
     runtime = _open_elf(data if data is not None else path)
     if runtime is None:
         return None
@@ -253,7 +257,7 @@ def elf_table(path: str, data: Optional[bytes] = None, build_id: str = "") -> Op
                  if seg["p_type"] == "PT_LOAD"]
         syms: list = []
         if data is None:
-            for cand in debug_candidates(path, build_id or read_build_id(runtime)):
+            for cand in debug_candidates(path[len(debug_root):], build_id or read_build_id(runtime), debug_root):
                 dbg = _open_elf(cand) if os.path.exists(cand) else None
                 if dbg is not None:
                     try:
@@ -266,25 +270,29 @@ def elf_table(path: str, data: Optional[bytes] = None, build_id: str = "") -> Op
                         break
         if not syms:
             syms = _elf_symbols(runtime)
-        plt = _plt_symbols(runtime)
+        plt = _plt_symbols(runtime, rename)
     except Exception:
         return None
     finally:
         runtime.stream.close()
 
     def to_offset(v: int) -> int:
+        if not offsets:
+            return v
         for vaddr, memsz, off in loads:
             if vaddr <= v < vaddr + memsz:
                 return v - vaddr + off
         return v
 
+    if rename is not None:
+        syms = [(v, size, b, rename(n), x) for v, size, b, n, x in syms]
     table = SymbolTable(Symbol(to_offset(v), to_offset(v) + size, b, n) for v, size, b, n, _ in syms)
     if plt:
         table = SymbolTable(table.symbols + plt)
     return table
 
 
-def _plt_symbols(elf) -> list[Symbol]:
+def _plt_symbols(elf, rename: Optional[Callable[[str], str]] = None) -> list[Symbol]:
     """``name@plt`` for each PLT slot (x86-64 layout: a 16-byte header, then
     16-byte entries in .rela.plt order; with .plt.sec, no header), at file offsets."""
     from elftools.elf.relocation import RelocationSection
@@ -299,6 +307,8 @@ def _plt_symbols(elf) -> list[Symbol]:
         idx = r["r_info_sym"]
         # a slot without a symbol (an IFUNC's IRELATIVE) is perf 6.1's plain "@plt"
         name = symtab.get_symbol(idx).name if idx else ""
+        if rename is not None:
+            name = rename(name)
         out.append(Symbol(off, off + 16, STB_GLOBAL, name + "@plt"))
         off += 16
     return out

@@ -1,15 +1,16 @@
-"""The interface every language runtime implements, and what they share:
-finding a runtime for a script file and the exec-path tree scripts expect."""
+"""The interface every language runtime implements, and finding the runtime for a
+script file (by the lazy names in `scripthost.langs.specs.LANGUAGES`)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import importlib
 from typing import Optional
 
 from scripthost.engine.session import Consumer
+from scripthost.errors import ScripthostError
+from scripthost.langs.specs import language_named, language_of_file
 
-__all__ = ["Runtime", "ScriptError", "exec_path", "runtime_for"]
+__all__ = ["Runtime", "ScriptError", "runtime_for"]
 
 
 class ScriptError(Exception):
@@ -48,37 +49,13 @@ class Runtime(Consumer):
         self.close()
 
 
-def exec_path() -> str:
-    """The PERF_EXEC_PATH scripts see: the user's if set, else our own tree."""
-    env = os.environ.get("PERF_EXEC_PATH")
-    if env:
-        return env
-    return str(own_exec_path())
-
-
-def own_exec_path() -> Path:
-    """Our installed tree holding scripts/{python,perl,lua} (or the source checkout's)."""
-    here = Path(__file__).resolve().parent.parent
-    if (here / "scripts").is_dir():
-        return here
-    return here.parent  # running from a source checkout: <repo>/scripts
-
-
 def runtime_for(script: str, args: list[str], language: Optional[str] = None) -> Runtime:
     """Pick the runtime for ``script`` by ``language`` (any name `-s lang` lists) or by
     its file extension."""
-    from scripthost.errors import ScripthostError
-    from scripthost.langs.specs import language_named, language_of_file
     lang = language_named(language) if language else language_of_file(script)
-    key = lang.key if lang is not None else None
-    if key == "python":
-        from scripthost.langs.python_rt import PythonRuntime
-        return PythonRuntime(script, args)
-    if key == "perl":
-        from scripthost.langs.perl_rt import PerlRuntime
-        return PerlRuntime(script, args)
-    if key == "lua":
-        from scripthost.langs.lua_rt import LuaRuntime
-        return LuaRuntime(script, args)
+    if lang is not None:
+        module, _, cls = lang.runtime.partition(":")
+        runtime: type[Runtime] = getattr(importlib.import_module(module), cls)
+        return runtime(script, args)
     raise ScripthostError(
         f"don't know how to run {script!r}: name a .py, .pl or .lua file (or pass -s lang:FILE)")

@@ -28,6 +28,7 @@ from typing import Any, Callable, Optional
 from scripthost.engine.attrs import Evsel
 from scripthost.engine.codegen import compile_handler, struct_reads, tracepoint_decoder
 from scripthost.engine.layouts import SampleType
+from scripthost.engine.printfmt import DefineCalls, DefineWalk, PrintFormat
 from scripthost.engine.session import Session
 from scripthost.engine.source import offset_of
 from scripthost.engine.tpformat import payload_need
@@ -82,6 +83,7 @@ class LuaRuntime(Runtime):
         self.session: Optional[Session] = None
         self._dicts: Optional[SampleDicts] = None
         self._walked: set[int] = set()
+        self._defines = DefineWalk()  # perf's define_* walk, its field carried between events
         self._ctx = _Context()
         self._encoded: dict[str, bytes] = {}  # comm -> its bytes, shared by every handler
         self._batch: Any = None               # batch.lua's module table, under LuaJIT
@@ -275,14 +277,12 @@ class LuaRuntime(Runtime):
         name = f"{fmt.system}__{fmt.name}"
         if fmt.id not in self._walked:
             self._walked.add(fmt.id)
-            from scripthost.engine.printfmt import PrintFormat
             g = self.g
-            PrintFormat(fmt, None).walk_defines(
+            self._defines.walk(PrintFormat(fmt, None).args, name, DefineCalls(
                 lambda e, f, d: g.define_flag_field(e.encode(), f.encode(), d.encode()),
                 lambda e, f, v, s: g.define_flag_value(e.encode(), f.encode(), self._num(v), s.encode()),
                 lambda e, f: g.define_symbolic_field(e.encode(), f.encode()),
-                lambda e, f, v, s: g.define_symbolic_value(e.encode(), f.encode(), self._num(v), s.encode()),
-                name)
+                lambda e, f, v, s: g.define_symbolic_value(e.encode(), f.encode(), self._num(v), s.encode())))
         fn = self.g[name]
         unhandled = fn is None
         if unhandled:

@@ -28,11 +28,13 @@ from typing import Any, Callable, Optional
 from scripthost.engine.attrs import Evsel
 from scripthost.engine.codegen import compile_handler
 from scripthost.engine.layouts import SampleType
+from scripthost.engine.printfmt import DefineCalls, DefineWalk, PrintFormat
 from scripthost.engine.read_groups import original_record
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError
 from scripthost.langs import perf_sample
-from scripthost.langs.base import Runtime, ScriptError, exec_path, own_exec_path
+from scripthost.exec_paths import exec_path, own_exec_path
+from scripthost.langs.base import Runtime, ScriptError
 from scripthost.outfault import OutputFault
 
 __all__ = ["PerlRuntime"]
@@ -88,6 +90,7 @@ class PerlRuntime(Runtime):
         self._out: Any = None  # the events pipe's writing end
         self.events = bytearray(b"E\0")
         self.session: Optional[Session] = None
+        self._defines = DefineWalk()  # perf's define_* walk, its field carried between events
         self._ids: dict[Evsel, int] = {}
         self._kinds: dict[str, int] = {k[0]: i for i, k in enumerate(_KINDS)}
         # evsel -> (frame kind, event id bytes, slice start, raw_size offset)
@@ -321,8 +324,6 @@ class PerlRuntime(Runtime):
         self._slices[ev] = (kind, pid, start, lay["raw_size"][0])
 
     def _walk(self, fmt: Any, name: str, buf: bytearray) -> None:
-        from scripthost.engine.printfmt import PrintFormat
-
         def flag_field(ev: str, field: str, delim: str) -> None:
             buf.extend(b"W\x00" + _s(ev) + _s(field) + struct.pack("<q", 0) + _s(delim))
 
@@ -334,7 +335,7 @@ class PerlRuntime(Runtime):
 
         def sym_value(ev: str, field: str, value: int, text: str) -> None:
             buf.extend(b"W\x03" + _s(ev) + _s(field) + struct.pack("<q", _i64(value)) + _s(text))
-        PrintFormat(fmt, None).walk_defines(flag_field, flag_value, sym_field, sym_value, name)
+        self._defines.walk(PrintFormat(fmt, None).args, name, DefineCalls(flag_field, flag_value, sym_field, sym_value))
 
     def _event_encoder(self, ev: Evsel, pid: int, tracepoint: bool) -> Callable[[tuple], Any]:
         """Samples packed: id, cpu, time, tid, raw data, the callchain when a tracepoint

@@ -25,13 +25,14 @@ from scripthost.engine.codegen import compile_handler, struct_reads, tracepoint_
 from scripthost.engine.source import record_fault
 from scripthost.engine.tpformat import payload_need
 from scripthost.engine.layouts import SampleType
+from scripthost.engine.printfmt import DefineCalls, DefineWalk, PrintFormat
 from scripthost.engine.session import Session
 from scripthost.errors import ScripthostError
-from scripthost.langs.base import Runtime, ScriptError, exec_path
-from scripthost.langs.sample_dict import SampleDicts, frames
 # at import time: the finder below may first run inside a script's `import subprocess`,
 # which perf_exec_path needs whole (subprocess imports msvcrt before it defines run)
-from scripthost.library import perf_exec_path
+from scripthost.exec_paths import exec_path, perf_exec_path
+from scripthost.langs.base import Runtime, ScriptError
+from scripthost.langs.sample_dict import SampleDicts, frames
 
 __all__ = ["PythonRuntime", "field_value_plan"]
 
@@ -220,6 +221,7 @@ class PythonRuntime(Runtime):
         self._uses_script_context = False
         self._uses_context = False  # the script may pass `context` to perf_trace_context
         self._walked: set[int] = set()
+        self._defines = DefineWalk()  # perf's define_* walk, its field carried between events
         self.sample_dict: Optional[SampleDicts] = None
 
     # -- loading ---------------------------------------------------------------------
@@ -340,7 +342,6 @@ class PythonRuntime(Runtime):
         if fmt.id in self._walked:
             return
         self._walked.add(fmt.id)
-        from scripthost.engine.printfmt import PrintFormat
         g = self.globals
 
         def cb(name: str) -> Callable[..., None]:
@@ -349,9 +350,9 @@ class PythonRuntime(Runtime):
                 if callable(f):
                     f(*a)
             return call
-        PrintFormat(fmt, None).walk_defines(cb("define_flag_field"), cb("define_flag_value"),
-                                            cb("define_symbolic_field"), cb("define_symbolic_value"),
-                                            f"{fmt.system}__{fmt.name}")
+        self._defines.walk(PrintFormat(fmt, None).args, f"{fmt.system}__{fmt.name}",
+                           DefineCalls(cb("define_flag_field"), cb("define_flag_value"),
+                                       cb("define_symbolic_field"), cb("define_symbolic_value")))
 
     def _decoder_source(self, ev: Evsel) -> tuple[list[str], list[str], dict[str, Any]]:
         """Source lines that bind cpu, t, c (comm), _cpid and the field variables

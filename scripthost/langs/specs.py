@@ -23,11 +23,13 @@ __all__ = ["LANGUAGES", "Language", "language_named", "language_of_file", "print
 
 @dataclass(frozen=True)
 class Language:
-    """A scripting language: our key (also its scripts/ directory), perf's name, extension."""
+    """A scripting language: our key (also its scripts/ directory), perf's name, extension,
+    and its runtime class as "module:Class" (imported only when a script of it runs)."""
 
     key: str
     title: str
     ext: str
+    runtime: str
 
     @property
     def suffix(self) -> str:
@@ -35,8 +37,9 @@ class Language:
 
 
 #: in perf's registration order (its `-s lang` list), then ours
-LANGUAGES = (Language("perl", "Perl", "pl"), Language("python", "Python", "py"),
-             Language("lua", "Lua", "lua"))
+LANGUAGES = (Language("perl", "Perl", "pl", "scripthost.langs.perl_rt:PerlRuntime"),
+             Language("python", "Python", "py", "scripthost.langs.python_rt:PythonRuntime"),
+             Language("lua", "Lua", "lua", "scripthost.langs.lua_rt:LuaRuntime"))
 
 
 def language_named(spec: str) -> Optional[Language]:

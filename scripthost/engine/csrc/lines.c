@@ -18,6 +18,8 @@ void line_plan_free(LinePlan *p)
     Py_XDECREF(p->comms);
     Py_XDECREF(p->fallback);
     Py_XDECREF(p->evsel);
+    symcache_free(&p->syms);
+    PyMem_Free(p->cols);
     PyMem_Free(p->text);
     PyMem_Free(p->ops);
     PyMem_Free(p);
@@ -113,12 +115,54 @@ nomem:
     return -1;
 }
 
+static int is_string_col(char col)
+{
+    return col == COL_COMM || col == COL_WHERE || col == COL_STACK;
+}
+
+/* 1 when the plan's conversions and columns agree (a string column takes %s, its
+ * resolved text no width either), the reads are all used, and the fields they need exist */
+static int plan_holds(const LinePlan *p)
+{
+    Py_ssize_t ncols = (Py_ssize_t)strlen(p->cols), reads = 0;
+    if (ncols != p->nops - 1)
+        return 0;
+    for (Py_ssize_t k = 0; k < ncols; k++) {
+        const LineOp *op = &p->ops[k];
+        char col = p->cols[k];
+        if (is_string_col(col) && op->conv != 's')
+            return 0;
+        if ((col == COL_WHERE || col == COL_STACK) && (op->width >= 0 || !p->syms.where))
+            return 0;
+        switch (col) {
+        case COL_COMM: case COL_TID: if (!p->tid_off) return 0; break;
+        case COL_CPU: if (!p->cpu_off) return 0; break;
+        case COL_SECS: case COL_FRAC: if (!p->time_off) return 0; break;
+        case COL_PERIOD: break;
+        case COL_READ: if (reads++ >= p->nreads || !p->raw_size_off) return 0; break;
+        case COL_IP: case COL_WHERE: if (!p->ip_off || !p->pid_off) return 0; break;
+        case COL_STACK: if (!p->chain_off || !p->pid_off) return 0; break;
+        default: return 0;
+        }
+    }
+    return reads == p->nreads;
+}
+
+static void need_field(LinePlan *p, uint32_t off, uint32_t size)
+{
+    if (off && off + size > p->need)
+        p->need = off + size;
+}
+
 LinePlan *line_plan_new(PyObject *spec)
 {
-    PyObject *line, *comms, *fallback, *evsel, *reads;
-    unsigned int tid_off, time_off, cpu_off, raw_size_off, time_div;
-    if (!PyArg_ParseTuple(spec, "sUO!OOIIIIIO", &(const char *){NULL}, &line, &PyDict_Type, &comms, &fallback,
-                          &evsel, &tid_off, &time_off, &cpu_off, &raw_size_off, &time_div, &reads))
+    PyObject *line, *cols, *comms, *fallback, *evsel, *reads, *where, *machine, *contexts;
+    unsigned int pid_off, tid_off, time_off, cpu_off, period_off, raw_size_off, ip_off, chain_off, time_div;
+    unsigned long long period;
+    if (!PyArg_ParseTuple(spec, "sUUO!OO(IIIIIIII)KIOOOO", &(const char *){NULL}, &line, &cols, &PyDict_Type,
+                          &comms, &fallback, &evsel, &pid_off, &tid_off, &time_off, &cpu_off, &period_off,
+                          &raw_size_off, &ip_off, &chain_off, &period, &time_div, &reads, &where, &machine,
+                          &contexts))
         return NULL;
     if (!time_div) {
         PyErr_SetString(PyExc_ValueError, "a line plan's time divisor is 0");
@@ -126,11 +170,13 @@ LinePlan *line_plan_new(PyObject *spec)
     }
     Py_ssize_t flen;
     const char *f = PyUnicode_AsUTF8AndSize(line, &flen);
-    if (!f)
+    const char *colstr = PyUnicode_AsUTF8(cols);
+    if (!f || !colstr)
         return NULL;
     PyObject *seq = PySequence_Fast(reads, "a line plan's reads must be a sequence");
     if (!seq)
         return NULL;
+    PyObject *ctx = NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     LinePlan *p = PyMem_Calloc(1, sizeof *p + (size_t)n * sizeof(LineRead));
     if (!p) {
@@ -142,12 +188,60 @@ LinePlan *line_plan_new(PyObject *spec)
     p->comms = Py_NewRef(comms);
     p->fallback = Py_NewRef(fallback);
     p->evsel = Py_NewRef(evsel);
+    p->pid_off = pid_off;
     p->tid_off = tid_off;
     p->time_off = time_off;
     p->cpu_off = cpu_off;
+    p->period_off = period_off;
     p->raw_size_off = raw_size_off;
+    p->ip_off = ip_off;
+    p->chain_off = chain_off;
+    p->period = period;
     p->time_div = time_div;
     p->nreads = n;
+    if (where != Py_None) {
+        p->syms.where = Py_NewRef(where);
+        p->syms.machine = Py_NewRef(machine);
+        p->syms.generation = -1;
+    }
+    p->cols = PyMem_Malloc(strlen(colstr) + 1);
+    if (!p->cols) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    strcpy(p->cols, colstr);
+    need_field(p, pid_off, 8);
+    need_field(p, time_off, 8);
+    need_field(p, cpu_off, 4);
+    need_field(p, period_off, 8);
+    need_field(p, raw_size_off, 4);
+    need_field(p, ip_off, 8);
+    need_field(p, chain_off, 8);
+    if (tid_off && (!pid_off || tid_off != pid_off + 4)) {
+        PyErr_SetString(PyExc_ValueError, "a line plan's tid must follow its pid");
+        goto fail;
+    }
+    unsigned long long context_min;
+    PyObject *pairs;
+    if (!PyArg_ParseTuple(contexts, "KO", &context_min, &pairs))
+        goto fail;
+    p->context_min = context_min;
+    ctx = PySequence_Fast(pairs, "a line plan's contexts must be a sequence");
+    if (!ctx)
+        goto fail;
+    if (PySequence_Fast_GET_SIZE(ctx) > LINE_MAX_CONTEXTS) {
+        PyErr_SetString(PyExc_ValueError, "a line plan takes at most 8 callchain contexts");
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(ctx); i++) {
+        unsigned long long marker;
+        int mode;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(ctx, i), "Ki", &marker, &mode))
+            goto fail;
+        p->contexts[i] = marker;
+        p->context_modes[i] = mode;
+        p->ncontexts = (int)i + 1;
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned int offset;
         const char *code;
@@ -159,28 +253,32 @@ LinePlan *line_plan_new(PyObject *spec)
         }
         p->reads[i] = (LineRead){code[0], offset};
     }
-    Py_DECREF(seq);
+    Py_CLEAR(seq);
+    Py_CLEAR(ctx);
     int ok = compile_format(p, f, flen);
     if (ok < 0)
-        goto fail_seq_done;
-    /* the line's values: comm, tid, cpu, secs, fraction, then the reads; comm alone a string */
-    if (!ok || p->nops != 5 + n + 1 || p->ops[0].conv != 's') {
+        goto fail;
+    if (!ok || !plan_holds(p)) {
         line_plan_free(p);
         PyErr_SetString(PyExc_NotImplementedError, "a line format this core does not compile");
         return NULL;
     }
-    for (Py_ssize_t i = 1; i < p->nops - 1; i++)
-        if (p->ops[i].conv == 's' && i < 5) {
-            line_plan_free(p);
-            PyErr_SetString(PyExc_NotImplementedError, "a line format this core does not compile");
-            return NULL;
-        }
     return p;
 fail:
-    Py_DECREF(seq);
-fail_seq_done:
+    Py_XDECREF(seq);
+    Py_XDECREF(ctx);
     line_plan_free(p);
     return NULL;
+}
+
+/* the first entries of a callchain marker's context (its cpumode), or -1: not a marker
+ * this plan knows */
+static int context_mode(const LinePlan *p, uint64_t marker)
+{
+    for (int i = 0; i < p->ncontexts; i++)
+        if (p->contexts[i] == marker)
+            return p->context_modes[i];
+    return -1;
 }
 
 static int reserve(LinesOut *out, size_t more)
@@ -261,56 +359,125 @@ static int fall_back(LinesOut *out, LinePlan *p, PyObject *chunk, uint32_t pos, 
     return 0;
 }
 
+/* the callchain at rec[chain_off] (its length checked), a line per entry (a tab, its
+ * resolved text, a newline), then "\n";
+ * a marker this plan does not know leaves the stack empty, as perf 6.1 does */
+static int put_stack(LinesOut *out, LinePlan *p, const unsigned char *rec, uint64_t nr, int32_t pid, int mode)
+{
+    size_t start = out->n;
+    for (uint64_t i = 0; i < nr; i++) {
+        uint64_t ip;
+        memcpy(&ip, rec + p->chain_off + 8 + 8 * i, 8);
+        if (ip >= p->context_min) {
+            mode = context_mode(p, ip);
+            if (mode < 0) {
+                out->n = start;
+                break;
+            }
+            continue;
+        }
+        const char *text;
+        size_t len;
+        if (symcache_text(&p->syms, pid, mode, ip, &text, &len) < 0 || reserve(out, len + 2) < 0)
+            return -1;
+        out->buf[out->n++] = '\t';
+        put(out, text, len);
+        out->buf[out->n++] = '\n';
+    }
+    if (reserve(out, 1) < 0)
+        return -1;
+    out->buf[out->n++] = '\n';
+    return 0;
+}
+
+static uint64_t read_u64(const unsigned char *r, uint32_t off)
+{
+    uint64_t v;
+    memcpy(&v, r + off, 8);
+    return v;
+}
+
+static uint32_t read_u32(const unsigned char *r, uint32_t off)
+{
+    uint32_t v;
+    memcpy(&v, r + off, 4);
+    return v;
+}
+
 int line_add(LinesOut *out, LinePlan *p, PyObject *chunk, uint32_t pos, uint64_t time)
 {
     const unsigned char *r = (const unsigned char *)PyBytes_AS_STRING(chunk) + pos;
     uint16_t size;
     memcpy(&size, r + 6, 2);
-    if ((size_t)p->raw_size_off + 4 > size)
+    if (p->need > size)
         return fall_back(out, p, chunk, pos, time);
-    uint32_t rs, cpu;
-    int32_t tid;
-    memcpy(&rs, r + p->raw_size_off, 4);
-    if ((size_t)p->raw_size_off + 4 + rs > size)
-        return fall_back(out, p, chunk, pos, time);
-    for (Py_ssize_t i = 0; i < p->nreads; i++)
-        if ((size_t)p->reads[i].offset + (size_t)code_size(p->reads[i].code) > rs)
+    uint32_t rs = 0;
+    const unsigned char *raw = NULL;
+    if (p->raw_size_off) {
+        rs = read_u32(r, p->raw_size_off);
+        if ((size_t)p->raw_size_off + 4 + rs > size)
             return fall_back(out, p, chunk, pos, time);
-    const unsigned char *raw = r + p->raw_size_off + 4;
-    memcpy(&tid, r + p->tid_off, 4);
-    memcpy(&cpu, r + p->cpu_off, 4);
-
-    Py_ssize_t clen;
-    const char *comm;
-    PyObject *c = comm_of(p->comms, tid);
-    if (!c)
+        for (Py_ssize_t i = 0; i < p->nreads; i++)
+            if ((size_t)p->reads[i].offset + (size_t)code_size(p->reads[i].code) > rs)
+                return fall_back(out, p, chunk, pos, time);
+        raw = r + p->raw_size_off + 4;
+    }
+    uint64_t nr = 0;
+    if (p->chain_off) {
+        nr = read_u64(r, p->chain_off);
+        if (nr > (size - p->chain_off - 8u) / 8u)
+            return fall_back(out, p, chunk, pos, time);
+    }
+    int32_t pid = p->pid_off ? (int32_t)read_u32(r, p->pid_off) : 0;
+    int32_t tid = p->tid_off ? (int32_t)read_u32(r, p->tid_off) : 0;
+    int mode = r[4] & 7;  /* the record's cpumode */
+    if (p->syms.where && symcache_check(&p->syms) < 0)
         return -1;
-    comm = PyUnicode_AsUTF8AndSize(c, &clen);  /* c holds these bytes: released at the end */
-    if (!comm) {  /* not UTF-8 (surrogate escapes): the Python printer writes it */
-        Py_DECREF(c);
-        PyErr_Clear();
-        return fall_back(out, p, chunk, pos, time);
+
+    Py_ssize_t clen = 0;
+    const char *comm = NULL;
+    PyObject *c = NULL;
+    if (p->tid_off) {
+        c = comm_of(p->comms, tid);
+        if (!c)
+            return -1;
+        comm = PyUnicode_AsUTF8AndSize(c, &clen);  /* c holds these bytes: released at the end */
+        if (!comm) {  /* not UTF-8 (surrogate escapes): the Python printer writes it */
+            Py_DECREF(c);
+            PyErr_Clear();
+            return fall_back(out, p, chunk, pos, time);
+        }
     }
     size_t start = out->n;
+    Py_ssize_t nread = 0;
     for (Py_ssize_t k = 0; k < p->nops; k++) {
         const LineOp *op = &p->ops[k];
-        if (reserve(out, op->lit_len) < 0) {
-            Py_DECREF(c);
-            return -1;
-        }
+        if (reserve(out, op->lit_len) < 0)
+            goto fail;
         put(out, p->text + op->lit_at, op->lit_len);
         if (!op->conv)
             break;
         int rc, negative = 0;
         uint64_t mag = 0;
-        switch (k) {
-        case 0: rc = put_str(out, op, comm, (size_t)clen); goto next;
-        case 1: negative = tid < 0; mag = negative ? (uint64_t)(-(int64_t)tid) : (uint64_t)tid; break;
-        case 2: mag = cpu; break;
-        case 3: mag = time / 1000000000u; break;
-        case 4: mag = time % 1000000000u / p->time_div; break;
+        switch (p->cols[k]) {
+        case COL_COMM: rc = put_str(out, op, comm, (size_t)clen); goto next;
+        case COL_WHERE: {
+            const char *text;
+            size_t len;
+            rc = symcache_text(&p->syms, pid, mode, read_u64(r, p->ip_off), &text, &len);
+            if (rc == 0)
+                rc = put_str(out, op, text, len);
+            goto next;
+        }
+        case COL_STACK: rc = put_stack(out, p, r, nr, pid, mode); goto next;
+        case COL_TID: negative = tid < 0; mag = negative ? (uint64_t)(-(int64_t)tid) : (uint64_t)tid; break;
+        case COL_CPU: mag = read_u32(r, p->cpu_off); break;
+        case COL_SECS: mag = time / 1000000000u; break;
+        case COL_FRAC: mag = time % 1000000000u / p->time_div; break;
+        case COL_PERIOD: mag = p->period_off ? read_u64(r, p->period_off) : p->period; break;
+        case COL_IP: mag = read_u64(r, p->ip_off); break;
         default: {
-            const LineRead *rd = &p->reads[k - 5];
+            const LineRead *rd = &p->reads[nread++];
             uint64_t v = 0;
             memcpy(&v, raw + rd->offset, (size_t)code_size(rd->code));
             int64_t sv = rd->code == 'b' ? (int8_t)v : rd->code == 'h' ? (int16_t)v
@@ -331,14 +498,15 @@ int line_add(LinesOut *out, LinePlan *p, PyObject *chunk, uint32_t pos, uint64_t
             rc = put_int(out, op, negative, mag);
         }
     next:
-        if (rc < 0) {
-            out->n = start;
-            Py_DECREF(c);
-            return -1;
-        }
+        if (rc < 0)
+            goto fail;
     }
-    Py_DECREF(c);
+    Py_XDECREF(c);
     return out->n >= LINES_FLUSH_AT ? lines_flush(out) : 0;
+fail:
+    out->n = start;
+    Py_XDECREF(c);
+    return -1;
 }
 
 int lines_flush(LinesOut *out)

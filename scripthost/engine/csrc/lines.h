@@ -1,10 +1,12 @@
 /* The default output's lines, formatted in C: for an event type whose line is one
- * %-format of the sample's comm, tid, cpu, time and fields read at fixed offsets, the
- * core reads the values, formats the line and gathers the text, written in large pieces. */
+ * %-format of the sample's columns (comm, tid, cpu, time, period), of fields read at
+ * fixed offsets and of the ip's or the callchain's resolved text, the core reads the
+ * values, formats the line and gathers the text, written in large pieces. */
 #ifndef SCRIPTHOST_LINES_H
 #define SCRIPTHOST_LINES_H
 
 #include "core.h"
+#include "symcache.h"
 
 typedef struct {
     char code;          /* a struct code: b B h H i I q Q */
@@ -20,16 +22,35 @@ typedef struct {
     int width, prec;            /* -1: none */
 } LineOp;
 
+/* where each conversion's value comes from, one letter each (the plan's columns) */
+enum {
+    COL_COMM = 'c', COL_TID = 't', COL_CPU = 'C', COL_SECS = 's', COL_FRAC = 'f', COL_PERIOD = 'p',
+    COL_READ = 'r',     /* the next of the reads, in the RAW data */
+    COL_IP = 'i', COL_WHERE = 'w',  /* the ip, and its "symbol+0xoffset (dso)" */
+    COL_STACK = 'S',    /* the callchain, a "\t<resolved text>\n" line per entry, then "\n" */
+};
+
+#define LINE_MAX_CONTEXTS 8
+
 typedef struct {
     PyObject *line;     /* the %-format of the whole line */
     char *text;         /* its literal text, UTF-8 */
     LineOp *ops;
+    char *cols;         /* the column of each conversion (ops[k].conv != 0) */
     Py_ssize_t nops;
     PyObject *comms;    /* tid -> comm */
     PyObject *fallback; /* fallback(item): the event when its line cannot be made here */
     PyObject *evsel;
-    uint32_t tid_off, time_off, cpu_off, raw_size_off;
+    /* offsets from the record start, 0 where the sample has no such field */
+    uint32_t pid_off, tid_off, time_off, cpu_off, period_off, raw_size_off, ip_off, chain_off;
+    uint32_t need;      /* the record size the fixed fields need */
+    uint64_t period;    /* the period shown when it is not sampled */
     uint32_t time_div;
+    SymCache syms;      /* for the ip's and callchain's text */
+    uint64_t contexts[LINE_MAX_CONTEXTS];  /* callchain context markers, and their cpumodes */
+    int context_modes[LINE_MAX_CONTEXTS];
+    int ncontexts;
+    uint64_t context_min; /* entries from here on are markers */
     Py_ssize_t nreads;
     LineRead reads[];
 } LinePlan;

@@ -1,0 +1,123 @@
+/* The resolved addresses' text cache (see symcache.h). */
+#include "symcache.h"
+
+#define SYMCACHE_MAX_SLOTS (1u << 20)
+#define SYMCACHE_MAX_ARENA ((size_t)64 << 20)
+
+static void symcache_clear(SymCache *c)
+{
+    if (c->slots)
+        memset(c->slots, 0, c->cap * sizeof *c->slots);
+    c->n = 0;
+    c->used = 0;
+}
+
+void symcache_free(SymCache *c)
+{
+    Py_CLEAR(c->where);
+    Py_CLEAR(c->machine);
+    PyMem_Free(c->slots);
+    PyMem_Free(c->arena);
+    c->slots = NULL;
+    c->arena = NULL;
+    c->cap = c->n = c->used = c->acap = 0;
+}
+
+int symcache_check(SymCache *c)
+{
+    static PyObject *name;
+    if (!name && !(name = PyUnicode_InternFromString("generation")))
+        return -1;
+    PyObject *g = PyObject_GetAttr(c->machine, name);
+    if (!g)
+        return -1;
+    long long gen = PyLong_AsLongLong(g);
+    Py_DECREF(g);
+    if (gen == -1 && PyErr_Occurred())
+        return -1;
+    if (gen != c->generation) {
+        symcache_clear(c);
+        c->generation = gen;
+    }
+    return 0;
+}
+
+static size_t slot_of(size_t cap, int32_t pid, int mode, uint64_t ip)
+{
+    uint64_t h = (ip ^ ((uint64_t)(uint32_t)pid << 32) ^ (uint64_t)mode) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 20) & (cap - 1);
+}
+
+/* room for one more entry: the table doubled, or cleared at its limit */
+static int make_room(SymCache *c)
+{
+    if (c->cap && (c->n + 1) * 4 < c->cap * 3)
+        return 0;
+    if (c->cap >= SYMCACHE_MAX_SLOTS) {
+        symcache_clear(c);
+        return 0;
+    }
+    size_t cap = c->cap ? c->cap * 2 : 1024;
+    SymEntry *slots = PyMem_Calloc(cap, sizeof *slots);
+    if (!slots) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i < c->cap; i++) {
+        SymEntry *e = &c->slots[i];
+        if (!e->used)
+            continue;
+        size_t j = slot_of(cap, e->pid, e->mode, e->ip);
+        while (slots[j].used)
+            j = (j + 1) & (cap - 1);
+        slots[j] = *e;
+    }
+    PyMem_Free(c->slots);
+    c->slots = slots;
+    c->cap = cap;
+    return 0;
+}
+
+int symcache_text(SymCache *c, int32_t pid, int mode, uint64_t ip, const char **text, size_t *len)
+{
+    if (mode != 2)
+        pid = -1;  /* only user space is per process (Machine.resolve) */
+    if (c->cap) {
+        for (size_t j = slot_of(c->cap, pid, mode, ip);; j = (j + 1) & (c->cap - 1)) {
+            SymEntry *e = &c->slots[j];
+            if (!e->used)
+                break;
+            if (e->ip == ip && e->pid == pid && e->mode == mode) {
+                *text = c->arena + e->at;
+                *len = e->len;
+                return 0;
+            }
+        }
+    }
+    PyObject *r = PyObject_CallFunction(c->where, "iiK", (int)pid, mode, (unsigned long long)ip);
+    if (!r)
+        return -1;
+    if (!PyBytes_Check(r)) {
+        Py_DECREF(r);
+        PyErr_SetString(PyExc_TypeError, "where() must return bytes");
+        return -1;
+    }
+    size_t n = (size_t)PyBytes_GET_SIZE(r);
+    if (c->used + n > SYMCACHE_MAX_ARENA)
+        symcache_clear(c);
+    if (make_room(c) < 0 || grow_to((void **)&c->arena, &c->acap, c->used + n + 1, 1) < 0) {
+        Py_DECREF(r);
+        return -1;
+    }
+    size_t j = slot_of(c->cap, pid, mode, ip);
+    while (c->slots[j].used)
+        j = (j + 1) & (c->cap - 1);
+    memcpy(c->arena + c->used, PyBytes_AS_STRING(r), n);
+    Py_DECREF(r);
+    c->slots[j] = (SymEntry){ip, pid, (uint8_t)mode, 1, (uint32_t)c->used, (uint32_t)n};
+    c->n++;
+    *text = c->arena + c->used;
+    *len = n;
+    c->used += n;
+    return 0;
+}
