@@ -24,7 +24,7 @@ from scripthost.trace_options import OPTIONS, parse_trace_args
 from scripthost.outfault import (OutputFault, StdoutBrokenPipe, StdoutWriteError, abandon_stdout,
                                  die_of_sigpipe, fault_of, hold_std_fds, install_stdout, stdout_writer)
 
-__all__ = ["main", "trace_main", "run_recording", "run_script_session"]
+__all__ = ["bash_completion", "main", "trace_main", "run_recording", "run_script_session"]
 
 if TYPE_CHECKING:
     from scripthost.engine.session import Session
@@ -43,6 +43,7 @@ usage: scripthost [--version] [--help] COMMAND [ARGS]
        scripthost record ...    record kernel events (see `scripthost record -h`)
        scripthost export ...    a recording as Parquet/Arrow/CSV/JSON datasets (see `scripthost export -h`)
        scripthost help [COMMAND]    this text, or COMMAND's
+       scripthost completion bash   print the bash completion script
        scripthost version       print the version
 """
 
@@ -50,11 +51,12 @@ usage: scripthost [--version] [--help] COMMAND [ARGS]
 _COMMANDS = {"trace": "trace", "script": "trace", "record": "record", "export": "export"}
 
 
-def run_script_session(session: "Session", runtime: "Runtime", script: str) -> int:
-    """Drive ``runtime`` over ``session``; a handler's exception becomes a ScriptError."""
+def run_script_session(session: "Session", runtime: "Runtime", script: str, debug: bool = False) -> int:
+    """Drive ``runtime`` over ``session`` (``debug``: under -d's checks); a handler's
+    exception becomes a ScriptError."""
     from scripthost.langs.base import ScriptError
     try:
-        session.run(runtime)
+        session.run(_debugged(runtime) if debug else runtime)
     except (ScripthostError, ScriptError, SystemExit, KeyboardInterrupt):
         raise
     except Exception as e:  # the script's own handler raised
@@ -72,11 +74,11 @@ def run_script_session(session: "Session", runtime: "Runtime", script: str) -> i
 
 def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool = False,
                   full_header: bool = False, symbols: Optional["SymbolOptions"] = None,
-                  unordered: bool = False) -> "Session":
+                  unordered: bool = False, filter_in_core: bool = True) -> "Session":
     """The session over ``inp``: printing the header first with --header (-I: in full),
-    keeping only the samples ``filters`` accept, symbols found and filtered as
-    ``symbols`` (-c/-S/--dsos, --symfs, --kallsyms, ...) say, in input order when
-    ``unordered``."""
+    keeping only the samples ``filters`` accept (or, not ``filter_in_core``, leaving them
+    to the consumer), symbols found and filtered as ``symbols`` (-c/-S/--dsos, --symfs,
+    --kallsyms, ...) say, in input order when ``unordered``."""
     if header:
         from scripthost.engine.header_print import header_session
         session = header_session(inp, sys.stdout, full_header)
@@ -84,7 +86,7 @@ def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool =
         from scripthost.engine.session import Session
         session = Session(inp)
     if filters is not None:
-        session.set_filter(filters)
+        session.set_filter(filters, in_core=filter_in_core)
     if symbols is not None:
         symbols.apply(session)
     if unordered:
@@ -92,9 +94,15 @@ def _open_session(inp: object, filters: Optional["SampleFilter"], header: bool =
     return session
 
 
+def _debugged(consumer: Any) -> Any:
+    from scripthost.engine.debug_mode import DebugMode
+    return DebugMode(consumer)
+
+
 def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
                   filters: Optional["SampleFilter"] = None, header: bool = False,
                   full_header: bool = False, symbols: Optional["SymbolOptions"] = None,
+                  debug: bool = False, per_event_dump: bool = False, dump_raw: bool = False,
                   **printer_options: Any) -> int:
     """`scripthost trace -i INPUT [-s SCRIPT args]`: the report half of everything.
     ``filters`` choose the samples scripts and the default output see (perf filters first);
@@ -110,11 +118,20 @@ def run_recording(inp: object, script: Optional[str], script_args: list[str], *,
         with runtime:
             runtime.load()
             return run_script_session(_open_session(inp, filters, header, full_header, symbols, unordered),
-                                      runtime, script)
+                                      runtime, script, debug)
     from scripthost.engine.output import DefaultPrinter
     out = stdout_writer(DEFAULT_OUTPUT_BUFFER)
     try:
-        _open_session(inp, filters, header, full_header, symbols, unordered).run(DefaultPrinter(out, **printer_options))
+        printer = DefaultPrinter(out, **printer_options)
+        if per_event_dump:
+            from scripthost.engine.per_event_dump import PerEventDump
+            printer = PerEventDump(printer, lambda f: DefaultPrinter(f, **printer_options), str(inp))
+        if dump_raw:
+            from scripthost.engine.raw_dump import RawDump
+            printer = RawDump(printer, str(inp))
+        session = _open_session(inp, filters, header, full_header, symbols, unordered,
+                                filter_in_core=not dump_raw)
+        session.run(_debugged(printer) if debug else printer)
         out.flush()
     except (StdoutBrokenPipe, StdoutWriteError) as e:
         raise OutputFault(e) from None
@@ -155,6 +172,7 @@ def trace_main(argv: list[str]) -> int:
                          hide_call_graph=opts.hide_call_graph,
                          clock=relative_clock(opts.reltime, opts.deltatime),
                          header=opts.header, full_header=opts.show_info, symbols=symbol_options(opts),
+                         debug=opts.debug_mode, per_event_dump=opts.per_event_dump, dump_raw=opts.dump_raw_trace,
                          show=frozenset(o.dest for o in OPTIONS
                                         if o.long.startswith("show-") and o.long.endswith("-events") and getattr(opts, o.dest)))
 
@@ -182,6 +200,12 @@ def _flush_stdout() -> None:
         pass
 
 
+def bash_completion() -> str:
+    """The bash completion script for these commands and `trace`'s options."""
+    from scripthost.completion import bash_script
+    return bash_script(tuple(_COMMANDS))
+
+
 def _dispatch(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help") or argv == ["help"]:
         sys.stdout.write(MAIN_USAGE)
@@ -192,6 +216,12 @@ def _dispatch(argv: list[str]) -> int:
         return print_version(sys.stdout)
     if cmd == "help":
         cmd, rest = rest[0], ["--help"]
+    if cmd == "completion":
+        from scripthost.completion import SHELLS
+        if rest != ["bash"]:
+            raise UsageError(f"usage: scripthost completion {'|'.join(SHELLS)}")
+        sys.stdout.write(bash_completion())
+        return 0
     if cmd not in _COMMANDS:
         raise UsageError(f"unknown command {cmd!r}\n{MAIN_USAGE}")
     cmd = _COMMANDS[cmd]

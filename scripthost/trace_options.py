@@ -81,6 +81,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("kallsyms", None, "FILE", "kernel symbols from this kallsyms text"),
     Option("symfs", None, "DIR", "look for files with symbols relative to DIR"),
     Option("force", "f", None, "read a recording another user owns"),
+    Option("debug-mode", "d", None, "check the samples' order instead of printing them (perf's "
+           "misordered-sample lines and count, on stderr)"),
+    Option("dump-raw-trace", "D", None, "dump the raw trace as perf does: each record's offset, size, "
+           "bytes and description, each sample's decoded fields, then its line"),
+    Option("per-event-dump", None, None, "each event's lines to a file of its own, named "
+           "<input>.<event>.dump as perf names them"),
     Option("help", "h", None, "this text"),
     Option("version", None, None, "print scripthost's version and the perf version it follows"),
 )

@@ -12,7 +12,9 @@ import struct
 __all__ = [
     "PERF_MAGIC", "PIPE_HEADER", "FILE_HEADER", "EVENT_HEADER", "ATTR", "ATTR_SIZE_VER7",
     "RecordType", "SampleType", "SAMPLE_FIXED_FIELDS", "SAMPLE_ID_TRAILER", "ReadFormat", "AttrFlag", "Feature", "HEADER_LAST_FEATURE",
-    "RECORD_NAMES", "U32", "U64", "U16", "STR64_LEN",
+    "RECORD_NAMES", "U32", "U64", "U16", "STR64_LEN", "U64_COUNT", "ID_INDEX_ENTRY", "THREAD_MAP_ENTRY",
+    "EVENT_UPDATE_HEAD", "CPU_MAP_TYPE", "CPU_MAP_LIST_NR", "CPU_MAP_MASK_HEAD", "CPU_MAP_RANGE", "CpuMapType",
+    "EventUpdateType",
 ]
 
 PERF_MAGIC = b"PERFILE2"
@@ -91,6 +93,30 @@ RECORD_NAMES = {
 }
 
 #: record types a reader must recognise; anything else is "unknown"
+#: tool records' bodies (after the 8-byte header), as perf reads them
+U64_COUNT = U64  # the u64 nr heading ID_INDEX and THREAD_MAP
+ID_INDEX_ENTRY = struct.Struct("<QQqq")  # id, idx, cpu, tid
+THREAD_MAP_ENTRY = struct.Struct("<q16s")  # pid, comm
+EVENT_UPDATE_HEAD = struct.Struct("<QQ")  # type (EventUpdateType), id; the payload follows
+CPU_MAP_TYPE = U16  # CpuMapType; that type's data follows
+CPU_MAP_LIST_NR = U16  # CPUS: nr, then nr u16 cpus
+CPU_MAP_MASK_HEAD = struct.Struct("<HH")  # MASK: nr, long size (4 or 8), then nr longs
+CPU_MAP_RANGE = struct.Struct("<BBHH")  # RANGE: any cpu, pad, start, end
+
+
+class CpuMapType:
+    CPUS = 0
+    MASK = 1
+    RANGE = 2
+
+
+class EventUpdateType:
+    UNIT = 0
+    SCALE = 1
+    NAME = 2
+    CPUS = 3
+
+
 KNOWN_RECORD_TYPES = frozenset(t for t in RECORD_NAMES if 1 <= t <= 21 or 64 <= t <= 83)
 
 

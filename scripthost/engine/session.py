@@ -193,6 +193,12 @@ class Session:
         self._select: Optional[Callable[[Evsel], Callable[[tuple], bool]]] = None
         #: called with (feature id, payload, offset) as a pipe's HEADER_FEATURE arrives
         self.on_feature: Optional[Callable[[int, bytes, int], None]] = None
+        #: called with (input offset, record bytes, its queue item or None for a user record)
+        #: as each record but a sample is read, before the session acts on it (see take_rounds)
+        self.on_record: Optional[Callable[[int, bytes, Optional[tuple]], None]] = None
+        self._unordered = False
+        #: what set_filter asked for: time ranges (start, end; end 0 open), cpus, pids, tids
+        self.filter_parts: tuple[list, list, list, list] = ([], [], [], [])
 
         self._id_pos: Optional[int] = None
         #: the native core: framing, ordering, and the handlers it calls itself
@@ -375,15 +381,22 @@ class Session:
         consumer's `record`), as perf script does with --show-round-events (it turns its
         ordered-events queue off): no sorting, no out-of-order count."""
         self._framer.set_unordered()
+        self._unordered = True
+
+    def take_rounds(self) -> None:
+        """FINISHED_ROUND records through Python too (for `on_record`), ordering unchanged."""
+        self._framer.take_rounds()
 
     def stop(self) -> None:
         """Ask the read loop to end (drops what is still queued, like perf on SIGINT)."""
         self.stopped = True
 
-    def set_filter(self, flt: "SampleFilter") -> None:
+    def set_filter(self, flt: "SampleFilter", *, in_core: bool = True) -> None:
         """Keep only the samples ``flt`` accepts (perf script's --time/-C/--pid/--tid);
         percentages are of the span between the header's first and last sample times.
-        perf checks both against the file's header before reading: a pipe has none yet."""
+        perf checks both against the file's header before reading: a pipe has none yet.
+        Not ``in_core``: every sample is delivered, and `filter_parts` (time ranges, cpus,
+        pids, tids) tell the consumer what to drop."""
         header = {} if self.pipe else self.features
         span = header.get(Feature.SAMPLE_TIME, b"")
         if flt.fractions and len(span) < 16:
@@ -398,7 +411,9 @@ class Session:
                                       exit_code=CPU_ERROR_STATUS)
             nrcpus = header.get(Feature.NRCPUS, b"")
             check_cpus(flt.cpus, struct.unpack_from("<II", nrcpus)[1] if len(nrcpus) >= 8 else 0)
-        self._framer.set_filter(flt.ranges(first, last), flt.cpus, flt.pids, flt.tids)
+        self.filter_parts = (flt.ranges(first, last), flt.cpus, flt.pids, flt.tids)
+        if in_core:
+            self._framer.set_filter(*self.filter_parts)
 
     def set_select(self, select: Callable[[Evsel], Callable[[tuple], bool]]) -> None:
         """Deliver only the samples that ``select(evsel)`` accepts, tested as they are
@@ -476,6 +491,8 @@ class Session:
         """Every record but SAMPLE and FINISHED_ROUND."""
         if rtype >= 64:
             self._settle()
+            if self.on_record is not None:
+                self.on_record(self.rec.source.offset + pos, buf[pos:pos + size], None)
             self._user_record(rtype, misc, buf, pos, size)
             return
         if rtype not in KNOWN_RECORD_TYPES:
@@ -484,6 +501,8 @@ class Session:
         ev = self._trailer_evsel(buf, pos + size)
         t = ev.trailer_time_of(buf, pos + size) if ev is not None else 0
         item = (t, rtype, misc, buf[pos + 8:pos + size], None)
+        if self.on_record is not None:
+            self.on_record(self.rec.source.offset + pos, buf[pos:pos + size], item)
         if t == 0 or t == 0xFFFFFFFFFFFFFFFF:
             self._settle(record=item)
         else:
@@ -543,8 +562,12 @@ class Session:
                 ev = self.id2evsel.get(eid)
                 if ev is not None:
                     ev.name = name
-        elif rtype == R.FINISHED_ROUND:  # reaches here only unordered
-            self.deliver_record((0, rtype, misc, b"", None))
+        elif rtype == R.FINISHED_ROUND:  # reaches here unordered, or after take_rounds
+            if self._unordered:
+                self.deliver_record((0, rtype, misc, b"", None))
+            else:
+                self._framer.round()
+                self._settle()  # perf flushes at the round
         elif rtype == R.AUXTRACE:
             if size >= 16:
                 skip = U64.unpack_from(buf, pos + 8)[0]

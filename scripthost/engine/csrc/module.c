@@ -485,11 +485,23 @@ static PyObject *Framer_pending(Framer *self, void *unused)
     return PyBool_FromLong(self->qu.unordered ? self->qu.n > self->qu.head : self->qu.nbounds > 0);
 }
 
+static PyObject *Framer_take_rounds(Framer *self, PyObject *unused)
+{
+    self->round_record = UINT32_MAX;  /* frame hands FINISHED_ROUND records to Python */
+    Py_RETURN_NONE;
+}
+
+static PyObject *Framer_round(Framer *self, PyObject *unused)
+{
+    if (queue_bound(&self->qu) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *Framer_set_unordered(Framer *self, PyObject *unused)
 {
     self->qu.unordered = 1;
-    self->round_record = UINT32_MAX;  /* rounds order nothing: frame hands them to Python */
-    Py_RETURN_NONE;
+    return Framer_take_rounds(self, unused);  /* rounds order nothing */
 }
 
 static PyObject *Framer_queued(Framer *self, void *unused)
@@ -513,6 +525,9 @@ static PyMethodDef Framer_methods[] = {
     {"set_planner", (PyCFunction)(void (*)(void))Framer_set_planner, METH_VARARGS | METH_KEYWORDS,
      set_planner_doc},
     {"clear", (PyCFunction)Framer_clear, METH_NOARGS, "Drop everything queued."},
+    {"take_rounds", (PyCFunction)Framer_take_rounds, METH_NOARGS,
+     "Stop at FINISHED_ROUND records as at any other record (Python marks them with round)."},
+    {"round", (PyCFunction)Framer_round, METH_NOARGS, "Mark a FINISHED_ROUND read here."},
     {"set_unordered", (PyCFunction)Framer_set_unordered, METH_NOARGS,
      "Deliver in arrival order (perf without ordered events): settle hands on all that is\n"
      "queued, and frame stops at FINISHED_ROUND records as at any other record."},
