@@ -36,11 +36,11 @@ class SymbolOptions:
 
 def symbol_options(opts: "TraceOptions") -> Optional[SymbolOptions]:
     """What the options ask of symbols; None when they ask nothing of perf's defaults."""
+    select = parse_resolved_filter(comms=opts.comms, symbols=opts.symbols, dsos=opts.dsos,
+                                   addr_range=opts.addr_range)
     config = symbol_config(demangle=opts.demangle, demangle_kernel=opts.demangle_kernel,
                            vmlinux=opts.vmlinux, kallsyms=opts.kallsyms, symfs=opts.symfs,
                            max_stack=opts.max_stack, stop_bt=opts.stop_bt)
-    select = parse_resolved_filter(comms=opts.comms, symbols=opts.symbols, dsos=opts.dsos,
-                                   addr_range=opts.addr_range)
     if select is None and config == SymbolConfig():
         return None
     return SymbolOptions(config, select)

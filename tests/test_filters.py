@@ -182,3 +182,39 @@ def test_filtered_runs_count_out_of_order_events_as_perf(seed: int, flt: tuple[s
     ours, theirs = scripthost("trace", *args, input=stream), perf("script", *args, input=stream)
     assert b"out of order events" in theirs.stderr
     assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
+
+
+def _comm_filters(rec: Recording) -> list[list[str]]:
+    """-c lists from the comms perf shows: the commonest, two at once, one no sample has,
+    and with --pid (both must hold)."""
+    out = perf("script", *rec.args, "-F", "comm", input=rec.stdin).stdout.split()
+    common = [c.decode() for c, _ in collections.Counter(out).most_common(2)]
+    assert len(common) == 2, out[:20]
+    return [["-c", common[0]], ["--comms", ",".join(common)], ["-c", "no-such-comm"],
+            ["-c", f"{common[1]},,ls"], ["-c", common[0], "--pid", rec.pid]]
+
+
+@pytest.mark.parametrize("which", ["system_tp", "system_clock", "command_tp", "pipe_tp"])
+def test_comm_filter_as_perf(request: pytest.FixtureRequest, which: str) -> None:
+    """-c: perf matches the thread's comm at the sample's time (sh forks, then execs ls)."""
+    rec = request.getfixturevalue(which)
+    everything = _same(rec)
+    cases = _comm_filters(rec)
+    assert len(_same(rec, *cases[0])) < len(everything)  # the commonest comm alone: a filter
+    for args in cases[1:]:
+        _same(rec, *args)
+
+
+def test_scripts_see_comm_filtered_events(tmp_path: Path, system_tp: Recording, pipe_tp: Recording) -> None:
+    script = tmp_path / "events.py"
+    script.write_text(EVENTS_PY)
+    for rec in (system_tp, pipe_tp):
+        for args in _comm_filters(rec):
+            _same(rec, *args, "-s", str(script))
+
+
+@needs_perl
+def test_perl_script_comm_filtered(system_tp: Recording) -> None:
+    script = str(PERF_SCRIPTS / "perl" / "check-perf-trace.pl")
+    for args in _comm_filters(system_tp)[:2]:
+        _same(system_tp, *args, "-s", script, env=PERL_ENV)

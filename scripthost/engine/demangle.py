@@ -94,7 +94,7 @@ def strip_function_type(text: str) -> str:
     if not groups or not _QUALIFIERS.fullmatch(text, groups[-1][1] + 1):
         return text  # no function: a variable's or a type's name
     name = text[:groups[-1][0]]
-    if len(groups) > 1 and name.endswith(")") and groups[-2][1] == len(name) - 1:
+    if len(groups) > 1 and groups[-2][1] == len(name) - 1 and not 0 <= operator < groups[-2][0]:
         # a function returning a function pointer: "R (*NAME(PARAMS))(ARGS)"
         return strip_function_type(text[groups[-2][0] + 1:groups[-2][1]].lstrip("*&"))
     depth, cut = 0, 0

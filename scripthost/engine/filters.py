@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from scripthost.engine.attrs import Evsel
     from scripthost.engine.machine import Machine
 
-__all__ = ["SampleFilter", "ResolvedFilter", "check_cpus", "parse_filters", "parse_resolved_filter"]
+__all__ = ["SampleFilter", "ResolvedFilter", "check_cpus", "parse_filters", "parse_resolved_filter", "strlist"]
 
 NSEC = 10**9
 #: perf's exit status for a --time it cannot parse (-EINVAL as an exit code)
@@ -218,9 +218,19 @@ class ResolvedFilter:
         return for_evsel
 
 
-def _names_of(text: Optional[str]) -> Optional[frozenset]:
-    """A comma-separated list as perf's strlist keeps it (empty entries dropped), or None."""
-    return None if text is None else frozenset(p for p in text.split(",") if p)
+def strlist(text: Optional[str], what: str) -> Optional[frozenset]:
+    """A comma-separated list as perf's strlist reads it, or None for no list: every entry
+    kept, an empty one too, but not what follows a last comma; an entry given twice is
+    perf's "problems parsing WHAT list" (nothing printed, status 0)."""
+    if text is None:
+        return None
+    entries = text.split(",")
+    if entries[-1] == "":
+        entries.pop()
+    kept = frozenset(entries)
+    if len(kept) != len(entries):
+        raise DropAll(f"problems parsing {what} list")
+    return kept
 
 
 def parse_resolved_filter(*, comms: Optional[str] = None, symbols: Optional[str] = None,
@@ -232,9 +242,8 @@ def parse_resolved_filter(*, comms: Optional[str] = None, symbols: Optional[str]
             span = int(addr_range, 10)
         except ValueError:
             raise UsageError("option `addr-range' expects a numerical value") from None
-    syms = _names_of(symbols)
+    dso_names, comm_names, syms = strlist(dsos, "dso"), strlist(comms, "comm"), strlist(symbols, "symbol")
     if comms is None and syms is None and dsos is None:
         return None
     addrs = tuple(int(s.strip().lstrip("+"), 16) for s in syms if _HEX_ADDR.match(s)) if syms else ()
-    return ResolvedFilter(comms=_names_of(comms), symbols=syms, addrs=addrs, addr_range=span,
-                          dsos=_names_of(dsos))
+    return ResolvedFilter(comms=comm_names, symbols=syms, addrs=addrs, addr_range=span, dsos=dso_names)

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
+from scripthost.engine.filters import strlist
 from scripthost.errors import ScripthostError, UsageError
 
 __all__ = ["SymbolConfig", "symbol_config"]
@@ -58,4 +59,4 @@ def symbol_config(*, demangle: bool = True, demangle_kernel: bool = False, vmlin
     return SymbolConfig(demangle=demangle, demangle_kernel=demangle_kernel, vmlinux=vmlinux,
                         kallsyms=kallsyms, symfs=(symfs or "").rstrip("/"),
                         max_stack=_number(max_stack, "max-stack") if max_stack is not None else DEFAULT_MAX_STACK,
-                        stop_bt=frozenset(s for s in (stop_bt or "").split(",") if s))
+                        stop_bt=strlist(stop_bt, "symbol") or frozenset())
