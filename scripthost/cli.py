@@ -19,7 +19,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any, Optional
 
-from scripthost.errors import ScripthostError, UsageError
+from scripthost.errors import ScriptError, ScripthostError, UsageError
 from scripthost.trace_options import OPTIONS, parse_trace_args
 from scripthost.outfault import (OutputFault, StdoutBrokenPipe, StdoutWriteError, abandon_stdout,
                                  die_of_sigpipe, fault_of, hold_std_fds, install_stdout, stdout_writer)
@@ -54,10 +54,9 @@ _COMMANDS = {"trace": "trace", "script": "trace", "record": "record", "export": 
 def run_script_session(session: "Session", runtime: "Runtime", script: str, debug: bool = False) -> int:
     """Drive ``runtime`` over ``session`` (``debug``: under -d's checks); a handler's
     exception becomes a ScriptError."""
-    from scripthost.langs.base import ScriptError
     try:
         session.run(_debugged(runtime) if debug else runtime)
-    except (ScripthostError, ScriptError, SystemExit, KeyboardInterrupt):
+    except (ScripthostError, SystemExit, KeyboardInterrupt):
         raise
     except Exception as e:  # the script's own handler raised
         fault = fault_of(e)
@@ -229,14 +228,13 @@ def _dispatch(argv: list[str]) -> int:
         return _exit_like(trace_main(rest))
     if cmd == "export":
         from scripthost.export.command import export_main
-        return export_main(rest, _default_input)
+        return export_main(rest)
     from scripthost.collect.record import record_main
     return _exit_like(record_main(rest))
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from scripthost.langs.base import ScriptError
     hold_std_fds()
     install_stdout()
     try:
@@ -252,7 +250,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         abandon_stdout()
         sys.stderr.write(f"scripthost: {e}\n")
         return e.exit_code
-    except (ScriptError, ScripthostError) as e:
+    except ScripthostError as e:
         _flush_stdout()
         sys.stderr.write(f"scripthost: {e}\n")
         return e.exit_code

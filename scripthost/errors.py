@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["EmptyInput", "ScripthostError", "StreamError", "UsageError"]
+__all__ = ["CorruptInput", "EmptyInput", "ReadFailure", "ScriptError", "ScripthostError", "StreamError",
+           "TruncatedInput", "UnsupportedInput", "UsageError"]
 
 
 class ScripthostError(Exception):
@@ -17,7 +18,8 @@ class ScripthostError(Exception):
 
 
 class StreamError(ScripthostError):
-    """The input stream is truncated or corrupt at a known byte offset."""
+    """The input cannot be read as perf data, at a known byte offset (None: unknown).
+    Raised as one of its kinds below; callers catch this base."""
 
     exit_code = 2
 
@@ -28,7 +30,24 @@ class StreamError(ScripthostError):
         self.offset = offset
 
 
-class EmptyInput(StreamError):
+class TruncatedInput(StreamError):
+    """The input ends inside a header, section or record."""
+
+
+class CorruptInput(StreamError):
+    """A size, offset, count or text in the input is impossible."""
+
+
+class UnsupportedInput(StreamError):
+    """Not perf data we read: another format (perf's "incompatible file format", status
+    255), or perf data in a form we do not take (big-endian, compressed)."""
+
+
+class ReadFailure(StreamError):
+    """The operating system failed a read of the input, or the input changed under us."""
+
+
+class EmptyInput(TruncatedInput):
     """The input ended before its first byte: the recording failed (and, as a record half
     in a pipeline, has already said why).  perf script exits 255 on an empty file or pipe."""
 
@@ -36,6 +55,13 @@ class EmptyInput(StreamError):
 
     def __init__(self) -> None:
         super().__init__("empty input: no perf data (did the record side fail to start?)", 0)
+
+
+class ScriptError(ScripthostError):
+    """The user's script failed; its own diagnostics were already printed."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message, exit_code=exit_code)
 
 
 class UsageError(ScripthostError):

@@ -9,7 +9,7 @@ import mmap
 import os
 import struct
 
-from scripthost.engine.layouts import ATTR, ATTR_SIZE_VER7
+from scripthost.engine.layouts import ATTR, ATTR_FIELDS, ATTR_SIZE_VER7
 from scripthost.errors import ScripthostError
 
 __all__ = ["EventFd", "OpenError", "RingBuffer", "perf_event_open", "pack_attr", "permission_hint"]
@@ -31,14 +31,10 @@ _HEAD = struct.Struct("<Q")
 
 def pack_attr(**fields: int) -> bytes:
     """A 128-byte perf_event_attr with the named fields set (size filled in)."""
-    names = ("type", "size", "config", "sample_period", "sample_type", "read_format", "flags",
-             "wakeup", "bp_type", "config1", "config2", "branch_sample_type", "sample_regs_user",
-             "sample_stack_user", "clockid", "sample_regs_intr", "aux_watermark", "sample_max_stack",
-             "reserved_2", "aux_sample_size", "reserved_3", "sig_data")
-    values = {n: 0 for n in names}
+    values = dict.fromkeys(ATTR_FIELDS, 0)
     values["size"] = ATTR_SIZE_VER7
     values.update(fields)
-    return ATTR.pack(*(values[n] for n in names))
+    return ATTR.pack(*(values[n] for n in ATTR_FIELDS))
 
 
 class OpenError(ScripthostError):

@@ -43,7 +43,7 @@ from scripthost.collect.tracefs import Tracepoint, resolve_events, tracing_data_
 from scripthost.collect.workload import Workload, become_subreaper, resolve_command, set_parent_death_signal
 from scripthost.collect.writer import StreamWriter
 from scripthost.engine.layouts import (
-    AttrFlag as F, HARDWARE_EVENTS, SOFTWARE_EVENTS, SampleType as ST,
+    AttrFlag as F, AttrType, HARDWARE_EVENTS, ReadFormat as RF, SOFTWARE_EVENTS, SampleType as ST,
 )
 from scripthost.errors import ScripthostError, UsageError
 from scripthost.outfault import StdoutRaw
@@ -53,13 +53,14 @@ __all__ = ["RecordOptions", "Recorder", "StopFlag", "parse_record_args", "record
 SAMPLED_SAMPLE_TYPE = ST.IP | ST.TID | ST.TIME | ST.CPU | ST.PERIOD | ST.IDENTIFIER
 DEFAULT_FREQ = 4000
 #: sampled events by the names perf accepts: (perf type, config)
-SAMPLED_EVENTS = {name: (1, i) for i, name in enumerate(SOFTWARE_EVENTS) if name not in ("dummy", "bpf-output")}
-SAMPLED_EVENTS.update({name: (0, i) for i, name in enumerate(HARDWARE_EVENTS)})
-SAMPLED_EVENTS.update({"faults": (1, 2), "cs": (1, 3), "migrations": (1, 4), "branches": (0, 4),
-                       "cpu-cycles": (0, 0)})
+_SW, _HW = AttrType.SOFTWARE, AttrType.HARDWARE
+SAMPLED_EVENTS = {name: (_SW, i) for i, name in enumerate(SOFTWARE_EVENTS) if name not in ("dummy", "bpf-output")}
+SAMPLED_EVENTS.update({name: (_HW, i) for i, name in enumerate(HARDWARE_EVENTS)})
+SAMPLED_EVENTS.update({"faults": (_SW, 2), "cs": (_SW, 3), "migrations": (_SW, 4), "branches": (_HW, 4),
+                       "cpu-cycles": (_HW, 0)})
 TP_SAMPLE_TYPE = ST.IP | ST.TID | ST.TIME | ST.CPU | ST.PERIOD | ST.RAW | ST.IDENTIFIER
 DUMMY_SAMPLE_TYPE = ST.IP | ST.TID | ST.TIME | ST.CPU | ST.PERIOD | ST.IDENTIFIER
-READ_FORMAT = 4 | 16  # ID | LOST
+READ_FORMAT = RF.ID | RF.LOST
 TRAILER = 32  # TID, TIME, CPU, IDENTIFIER
 #: perf record's event when none is given, and what it becomes without a PMU
 DEFAULT_EVENT = "cycles"
@@ -350,17 +351,17 @@ class Recorder:
         """The pack_attr fields of every event, tracepoints first, the tracking dummy last."""
         chain = ST.CALLCHAIN if self.o.callchain else 0
         out = [dict(type=2, config=tp.id, sample_period=self.o.period, sample_type=TP_SAMPLE_TYPE | chain,
-                    read_format=READ_FORMAT, flags=flags, wakeup=watermark) for tp in self.tps]
+                    read_format=READ_FORMAT, flags=flags, wakeup_events=watermark) for tp in self.tps]
         freq = self.o.freq if self.o.freq is not None else (None if self.o.period > 1 else DEFAULT_FREQ)
         for ev in self.sampled:
             out.append(dict(type=ev.type, config=ev.config, sample_period=freq if freq else self.o.period,
                             sample_type=SAMPLED_SAMPLE_TYPE | chain, read_format=READ_FORMAT,
-                            flags=flags | ev.exclude | (F.FREQ if freq else 0), wakeup=watermark))
+                            flags=flags | ev.exclude | (F.FREQ if freq else 0), wakeup_events=watermark))
         track = flags | F.COMM | F.TASK | F.COMM_EXEC
         if self.wants_maps:
             track |= F.MMAP | F.MMAP2
         out.append(dict(type=1, config=9, sample_period=1, sample_type=DUMMY_SAMPLE_TYPE,
-                        read_format=READ_FORMAT, flags=track, wakeup=watermark))
+                        read_format=READ_FORMAT, flags=track, wakeup_events=watermark))
         return out
 
     def _fall_back(self, k: int, fields: dict, err: OpenError) -> bool:

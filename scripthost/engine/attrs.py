@@ -15,11 +15,12 @@ import struct
 from typing import Any, Callable, NoReturn, Optional
 
 from scripthost.engine.layouts import (
-    ATTR, ATTR_SIZE_VER7, AttrFlag, PERF_TYPE_TRACEPOINT, ReadFormat, SAMPLE_FIXED_FIELDS,
-    SAMPLE_ID_TRAILER, SampleType, U16, U32, U64,
+    ATTR, ATTR_FIELDS, ATTR_SIZE_VER7, AttrFlag, AttrType, SAMPLE_FIXED_FIELDS, SAMPLE_ID_TRAILER,
+    SampleType, U16, U32, U64, read_layout,
 )
+from scripthost.engine.generated import exec_generated
 from scripthost.engine.source import record_fault
-from scripthost.errors import StreamError
+from scripthost.errors import CorruptInput
 
 __all__ = [
     "Evsel", "parse_attr", "S_TIME", "S_CPU", "S_PID", "S_TID", "S_IP", "S_PERIOD", "S_RAW",
@@ -28,55 +29,20 @@ __all__ = [
 
 S_TIME, S_CPU, S_PID, S_TID, S_IP, S_PERIOD, S_RAW, S_CALLCHAIN, S_EVSEL, S_BUF, S_POS = range(11)
 
-_ATTR_FIELDS = (
-    "type", "size", "config", "sample_period", "sample_type", "read_format", "flags",
-    "wakeup_events", "bp_type", "config1", "config2", "branch_sample_type",
-    "sample_regs_user", "sample_stack_user", "clockid", "sample_regs_intr",
-    "aux_watermark", "sample_max_stack", "reserved_2", "aux_sample_size", "reserved_3",
-    "sig_data",
-)
-
-
 def parse_attr(data: bytes | memoryview, offset: int = 0, at: Optional[int] = None) -> dict[str, int]:
     """Decode a perf_event_attr of any size version into a dict of its fields (``at``: its
     input offset, for the error of one that runs past ``data``)."""
     size = U32.unpack_from(data, offset + 4)[0] if len(data) >= offset + 8 else 0
     if size < 64 or offset + size > len(data):
-        raise StreamError(f"corrupt perf_event_attr (size {size} in {len(data) - offset} bytes)",
+        raise CorruptInput(f"corrupt perf_event_attr (size {size} in {len(data) - offset} bytes)",
                           at if at is not None else offset)
     raw = bytes(data[offset:offset + min(size, ATTR_SIZE_VER7)]).ljust(ATTR_SIZE_VER7, b"\0")
-    return dict(zip(_ATTR_FIELDS, ATTR.unpack(raw)))
-
-
-def _read_format_size(read_format: int) -> int | None:
-    """Bytes of a non-group read block, or None for a group (variable)."""
-    if read_format & ReadFormat.GROUP:
-        return None
-    n = 1
-    for bit in (ReadFormat.TOTAL_TIME_ENABLED, ReadFormat.TOTAL_TIME_RUNNING, ReadFormat.ID,
-                ReadFormat.LOST):
-        if read_format & bit:
-            n += 1
-    return 8 * n
-
-
-_SAMPLE_TYPE_NAMES = [
-    (SampleType.IP, "IP"), (SampleType.TID, "TID"), (SampleType.TIME, "TIME"),
-    (SampleType.ADDR, "ADDR"), (SampleType.READ, "READ"), (SampleType.CALLCHAIN, "CALLCHAIN"),
-    (SampleType.ID, "ID"), (SampleType.CPU, "CPU"), (SampleType.PERIOD, "PERIOD"),
-    (SampleType.STREAM_ID, "STREAM_ID"), (SampleType.RAW, "RAW"),
-    (SampleType.BRANCH_STACK, "BRANCH_STACK"), (SampleType.REGS_USER, "REGS_USER"),
-    (SampleType.STACK_USER, "STACK_USER"), (SampleType.WEIGHT, "WEIGHT"),
-    (SampleType.DATA_SRC, "DATA_SRC"), (SampleType.IDENTIFIER, "IDENTIFIER"),
-    (SampleType.TRANSACTION, "TRANSACTION"), (SampleType.REGS_INTR, "REGS_INTR"),
-    (SampleType.PHYS_ADDR, "PHYS_ADDR"), (SampleType.AUX, "AUX"), (SampleType.CGROUP, "CGROUP"),
-    (SampleType.DATA_PAGE_SIZE, "DATA_PAGE_SIZE"), (SampleType.CODE_PAGE_SIZE, "CODE_PAGE_SIZE"),
-    (SampleType.WEIGHT_STRUCT, "WEIGHT_STRUCT"),
-]
+    return dict(zip(ATTR_FIELDS, ATTR.unpack(raw)))
 
 
 def sample_type_names(sample_type: int) -> list[str]:
-    return [name for bit, name in _SAMPLE_TYPE_NAMES if sample_type & bit]
+    """The names of the bits set in ``sample_type``, lowest first (as perf prints them)."""
+    return [bit.name for bit in SampleType if sample_type & bit]
 
 
 class _ChainStructs(dict):
@@ -130,15 +96,12 @@ def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
     for bit, name, code in SAMPLE_FIXED_FIELDS:
         add(bit, code, _PARSER_VARS.get(name, name))
     if st & SampleType.READ:
-        rsize = _read_format_size(evsel.read_format)
-        if rsize is not None:
-            fmt.append(f"{rsize}x")
+        rl = evsel.read_layout
+        if rl.fixed_size is not None:
+            fmt.append(f"{rl.fixed_size}x")
         else:
             flush()
-            per = 8 * (1 + bool(evsel.read_format & ReadFormat.ID) + bool(evsel.read_format & ReadFormat.LOST))
-            head = 8 * (1 + bool(evsel.read_format & ReadFormat.TOTAL_TIME_ENABLED)
-                        + bool(evsel.read_format & ReadFormat.TOTAL_TIME_RUNNING))
-            lines.append(f"    p += {head} + U64.unpack_from(buf, p)[0] * {per}")
+            lines.append(f"    p += {rl.head_size} + U64.unpack_from(buf, p)[0] * {rl.value_size}")
     flush()
     if st & SampleType.CALLCHAIN:
         env["chains"] = _ChainStructs()
@@ -163,7 +126,7 @@ def _build_parser(evsel: "Evsel") -> Callable[[bytes, int], tuple]:
     lines.append(f"    return ({', '.join(ret)})")
     lines.append("  except struct.error:")
     lines.append("    raise fault(f'corrupt sample: fields run past its {end - pos} bytes', buf, pos) from None")
-    exec(compile("\n".join(lines), f"<sample parser {st:#x}>", "exec"), env)
+    exec_generated("\n".join(lines), f"<sample parser {st:#x}>", env)
     return env["parse"]
 
 
@@ -171,7 +134,7 @@ class Evsel:
     """One event selector of a recording."""
 
     __slots__ = ("index", "attr", "attr_bytes", "ids", "name", "type", "config",
-                 "sample_type", "read_format", "flags", "sample_id_all", "tp_format",
+                 "sample_type", "read_format", "read_layout", "flags", "sample_id_all", "tp_format",
                  "parse", "trailer_time",
                  "time_off", "pid_off", "cpu_off", "min_size", "fixed_layout", "fixed_end", "__weakref__")
 
@@ -184,6 +147,7 @@ class Evsel:
         self.config = self.attr["config"]
         self.sample_type = self.attr["sample_type"]
         self.read_format = self.attr["read_format"]
+        self.read_layout = read_layout(self.read_format)
         self.flags = self.attr["flags"]
         self.sample_id_all = bool(self.flags & AttrFlag.SAMPLE_ID_ALL)
         self.name = ""
@@ -216,7 +180,7 @@ class Evsel:
         variable = False
         self.fixed_end = off
         if st & SampleType.READ:
-            rsize = _read_format_size(self.read_format)
+            rsize = self.read_layout.fixed_size
             if rsize is None:
                 variable = True
             else:
@@ -273,7 +237,7 @@ class Evsel:
         return read
 
     def payload_fault(self, buf: bytes, pos: int) -> NoReturn:
-        """Raise the StreamError of a sample whose payload runs past its record."""
+        """Raise the CorruptInput of a sample whose payload runs past its record."""
         self.parse(buf, pos)  # the parser's words
         raise record_fault("corrupt sample: its payload runs past its record", buf, pos)
 
@@ -285,7 +249,7 @@ class Evsel:
 
     @property
     def is_tracepoint(self) -> bool:
-        return self.type == PERF_TYPE_TRACEPOINT
+        return self.type == AttrType.TRACEPOINT
 
     def _trailer_layout(self) -> None:
         """Where TIME sits in the sample_id_all trailer, counted back from the record end."""
@@ -318,28 +282,14 @@ class Evsel:
                 if name != "res":
                     out[_DICT_NAMES.get(name, name)] = value
         if st & SampleType.READ:
-            rf = self.read_format
+            rl = self.read_layout
+            lead, = take("Q")  # a group's member count, else the value
+            out.update(zip(rl.times, take(f"{len(rl.times)}Q")))
             values = []
-            if rf & ReadFormat.GROUP:
-                nr, = take("Q")
-                if rf & ReadFormat.TOTAL_TIME_ENABLED:
-                    out["time_enabled"], = take("Q")
-                if rf & ReadFormat.TOTAL_TIME_RUNNING:
-                    out["time_running"], = take("Q")
-                for _ in range(nr):
-                    value, = take("Q")
-                    vid = take("Q")[0] if rf & ReadFormat.ID else 0
-                    lost = take("Q")[0] if rf & ReadFormat.LOST else None
-                    values.append((vid, value, lost))
-            else:
-                value, = take("Q")
-                if rf & ReadFormat.TOTAL_TIME_ENABLED:
-                    out["time_enabled"], = take("Q")
-                if rf & ReadFormat.TOTAL_TIME_RUNNING:
-                    out["time_running"], = take("Q")
-                vid = take("Q")[0] if rf & ReadFormat.ID else 0
-                lost = take("Q")[0] if rf & ReadFormat.LOST else None
-                values.append((vid, value, lost))
+            for _ in range(lead if rl.group else 1):
+                value = take("Q")[0] if rl.group else lead
+                tail = dict(zip(rl.tail, take(f"{len(rl.tail)}Q")))
+                values.append((tail.get("id", 0), value, tail.get("lost")))
             out["values"] = values
         if st & SampleType.CALLCHAIN:
             n, = take("Q")

@@ -11,15 +11,17 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable, Iterable
 
-__all__ = ["compile_handler", "struct_reads", "tracepoint_decoder"]
+from scripthost.engine.attrs import S_CPU, S_PID, S_RAW, S_TID, S_TIME
+from scripthost.engine.generated import exec_generated
 
+__all__ = ["compile_handler", "struct_reads", "tracepoint_decoder"]
 
 def compile_handler(body: list[str], env: dict[str, Any], filename: str) -> Callable[[tuple], Any]:
     """``h(item)`` from ``body`` (lines indented by 4 spaces, no ``return``), with ``h.run(items)``."""
     assert not any(line.lstrip().startswith("return") for line in body), "a body may not return"
     src = ["def one(item):", *body, "", "def run(items):", "    for item in items:",
            *("    " + line for line in body)]
-    exec(compile("\n".join(src), filename, "exec"), env)
+    exec_generated("\n".join(src), filename, env)
     one = env["one"]
     one.run = env["run"]
     return one
@@ -70,7 +72,8 @@ def tracepoint_decoder(ev: Any, sfmt: str, names: list[str], over: list[tuple[in
         lines += ["    if rs < NEED:", "        raise fault(SHORT, buf, pos)"]
     else:
         env["S"] = struct.Struct(sfmt)
-        lines = ["    smp = parse(item[2], item[1])", "    t, cpu, pid, tid, raw = smp[0], smp[1], smp[2], smp[3], smp[6]",
+        lines = ["    smp = parse(item[2], item[1])",
+                 f"    t, cpu, pid, tid, raw = smp[{S_TIME}], smp[{S_CPU}], smp[{S_PID}], smp[{S_TID}], smp[{S_RAW}]",
                  "    rs = len(raw) if raw is not None else -1",
                  "    if rs < NEED:", "        raise fault(SHORT, item[2], item[1])",
                  f"    {', '.join(names)}{',' if len(names) == 1 else ''} = S.unpack_from(raw, 0)"]

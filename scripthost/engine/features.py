@@ -7,7 +7,7 @@ from __future__ import annotations
 import struct
 from typing import Optional
 
-from scripthost.errors import StreamError
+from scripthost.errors import CorruptInput
 
 __all__ = ["FeatureCursor", "event_desc"]
 
@@ -18,8 +18,8 @@ class FeatureCursor:
     def __init__(self, data: bytes, what: str, base: Optional[int] = None) -> None:
         self.d, self.p, self.what, self.base = data, 0, what, base
 
-    def fail(self, what: str) -> StreamError:
-        return StreamError(f"corrupt header feature {self.what}: {what}",
+    def fail(self, what: str) -> CorruptInput:
+        return CorruptInput(f"corrupt header feature {self.what}: {what}",
                            None if self.base is None else self.base + self.p)
 
     def u32(self) -> int:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Optional, TextIO
 
 from scripthost.engine.attrs import parse_attr, sample_type_names
 from scripthost.engine.features import FeatureCursor, event_desc
-from scripthost.engine.layouts import Feature, HEADER_LAST_FEATURE
+from scripthost.engine.layouts import PRECISE_IP_SHIFT, AttrFlag, Feature, HEADER_LAST_FEATURE, ReadFormat
 from scripthost.engine.reader import Recording, open_recording
 
 if TYPE_CHECKING:
@@ -19,20 +19,11 @@ if TYPE_CHECKING:
 
 __all__ = ["render_header", "print_header_of", "header_session", "feature_lines", "FEATURE_NAMES"]
 
-FEATURE_NAMES = {v: k for k, v in vars(Feature).items() if not k.startswith("_")}
+FEATURE_NAMES = {f.value: f.name for f in Feature}
 _DISPLAY_WITH_I = {Feature.CPU_TOPOLOGY, Feature.NUMA_TOPOLOGY, Feature.CACHE, Feature.MEM_TOPOLOGY}
-_FLAG_NAMES = ["disabled", "inherit", "pinned", "exclusive", "exclude_user", "exclude_kernel",
-               "exclude_hv", "exclude_idle", "mmap", "comm", "freq", "inherit_stat",
-               "enable_on_exec", "task", "watermark", None, None, "mmap_data", "sample_id_all",
-               "exclude_host", "exclude_guest", "exclude_callchain_kernel",
-               "exclude_callchain_user", "mmap2", "comm_exec", "use_clockid", "context_switch",
-               "write_backward", "namespaces", "ksymbol", "bpf_event", "aux_output", "cgroup",
-               "text_poke", "build_id", "inherit_thread", "remove_on_exec", "sigtrap"]
 #: clock ids by the name perf 6.1 prints for them
 _CLOCK_NAMES = {0: "realtime", 1: "monotonic", 4: "monotonic_raw", 7: "boottime", 11: "tai"}
 _COMPRESSORS = {1: "Zstd"}
-_READ_FORMAT = [(1, "TOTAL_TIME_ENABLED"), (2, "TOTAL_TIME_RUNNING"), (4, "ID"), (8, "GROUP"),
-                (16, "LOST")]
 
 
 def _attr_line(name: str, attr_bytes: bytes, ids: list[int], at: Optional[int]) -> str:
@@ -49,14 +40,13 @@ def _attr_line(name: str, attr_bytes: bytes, ids: list[int], at: Optional[int]) 
     if a["sample_type"]:
         parts.append("sample_type = " + "|".join(sample_type_names(a["sample_type"])))
     if a["read_format"]:
-        parts.append("read_format = " + "|".join(n for b, n in _READ_FORMAT if a["read_format"] & b))
+        parts.append("read_format = " + "|".join(f.name for f in ReadFormat if a["read_format"] & f))
     flags = a["flags"]
-    for bit, fname in enumerate(_FLAG_NAMES):
-        if fname and flags >> bit & 1:
-            parts.append(f"{fname} = 1")
-    precise = flags >> 15 & 3
-    if precise:
-        parts.insert(len(parts) - sum(1 for b, n in enumerate(_FLAG_NAMES) if n and b > 15 and flags >> b & 1),
+    set_flags = [f for f in AttrFlag if flags & f]
+    parts.extend(f"{f.name.lower()} = 1" for f in set_flags)
+    precise = flags >> PRECISE_IP_SHIFT & 3
+    if precise:  # perf prints it in its place among the flags
+        parts.insert(len(parts) - sum(1 for f in set_flags if f >> PRECISE_IP_SHIFT),
                      f"precise_ip = {precise}")
     for key, label in (("bp_type", "bp_type"), ("config1", "{ bp_addr, config1 }"),
                        ("config2", "{ bp_len, config2 }"), ("branch_sample_type", "branch_sample_type"),
@@ -146,7 +136,8 @@ def _mem_topology(c: FeatureCursor) -> list[str]:
     block, nr = c.u64(), c.u64()
     lines = [f"# memory nodes (nr {nr}, block size {block:#x}):"]
     for _ in range(nr):
-        node, _size, nbits = c.u64(), c.u64(), c.u64()
+        node, _stored_size, nbits = c.u64(), c.u64(), c.u64()
+        del _stored_size  # perf prints the online blocks' sum instead (below)
         words = [c.u64() for _ in range((nbits + 63) // 64)]
         # perf prints the memory the node's online blocks add up to, not the stored size
         online = sum(bin(w).count("1") for w in words)

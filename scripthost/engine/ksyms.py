@@ -1,32 +1,28 @@
 """Kernel symbols for %pS/%ps: perf resolves kernel addresses against the
-host's /proc/kallsyms (perf's tracing data carries none), so do we."""
+host's /proc/kallsyms (perf's tracing data carries none), so do we: its function
+symbols, each running to the next (the lines are read by `symbols.kallsyms_entries`)."""
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from typing import Optional
 
+from scripthost.engine.symbols import kallsyms_entries
+
 __all__ = ["KernelSymbols"]
 
-_TEXT_TYPES = frozenset("tTwW")
-#: what perf loads from kallsyms for the kernel map (text, weak, data, bss)
-MAP_TYPES = frozenset("tTwWdDbB")
+#: the kallsyms types of functions (text, weak)
+_TEXT_TYPES = "tTwW"
 
 
 class KernelSymbols:
     """Sorted function symbols with bisect lookup; loaded on first use."""
 
-    def __init__(self, text: Optional[bytes] = None, path: str = "/proc/kallsyms",
-                 types: frozenset = _TEXT_TYPES) -> None:
+    def __init__(self, text: Optional[bytes] = None, path: str = "/proc/kallsyms") -> None:
         self._text = text
         self._path = path
-        self._types = types
         self._starts: Optional[list[int]] = None
         self._names: list[str] = []
-
-    @classmethod
-    def from_kallsyms(cls, text: bytes) -> "KernelSymbols":
-        return cls(text=text)
 
     @classmethod
     def host(cls) -> "KernelSymbols":
@@ -40,30 +36,10 @@ class KernelSymbols:
                     text = f.read()
             except OSError:
                 text = b""
-        syms = []
-        for line in text.splitlines():
-            parts = line.split()
-            if len(parts) < 3 or parts[1].decode()[:1] not in self._types:
-                continue
-            if len(parts) > 3:
-                continue  # a module's symbol: not part of the kernel image map
-            try:
-                addr = int(parts[0], 16)
-            except ValueError:
-                continue
-            if addr:
-                syms.append((addr, parts[2].decode("utf-8", "replace")))
-        syms.sort()
+        syms = sorted((addr, name) for addr, kind, name in kallsyms_entries(text)
+                      if addr and kind in _TEXT_TYPES)
         self._starts = [a for a, _ in syms]
         self._names = [n for _, n in syms]
-
-    def map_end(self) -> int:
-        """perf's end of the kernel map: the last symbol rounded up to a page, plus a page."""
-        if self._starts is None:
-            self._load()
-        if not self._starts:
-            return 0
-        return (self._starts[-1] + 4095) // 4096 * 4096 + 4096
 
     def lookup(self, addr: int) -> Optional[tuple[str, int]]:
         """(name, offset) of the function containing ``addr``, or None."""

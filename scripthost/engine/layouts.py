@@ -8,11 +8,16 @@ module, so a layout is never spelled twice.
 from __future__ import annotations
 
 import struct
+from enum import IntEnum, IntFlag
+from typing import NamedTuple, Optional
 
 __all__ = [
-    "PERF_MAGIC", "PIPE_HEADER", "FILE_HEADER", "EVENT_HEADER", "ATTR", "ATTR_SIZE_VER7",
-    "RecordType", "SampleType", "SAMPLE_FIXED_FIELDS", "SAMPLE_ID_TRAILER", "ReadFormat", "AttrFlag", "Feature", "HEADER_LAST_FEATURE",
-    "RECORD_NAMES", "U32", "U64", "U16", "STR64_LEN", "U64_COUNT", "ID_INDEX_ENTRY", "THREAD_MAP_ENTRY",
+    "PERF_MAGIC", "PIPE_HEADER", "FILE_HEADER", "EVENT_HEADER", "ATTR", "ATTR_FIELDS", "ATTR_LAYOUT",
+    "ATTR_SIZE_VER7", "RecordType", "SampleType", "SAMPLE_FIXED_FIELDS", "SAMPLE_ID_TRAILER",
+    "ReadFormat", "ReadLayout", "read_layout", "AttrFlag", "AttrType", "PRECISE_IP_SHIFT", "Feature",
+    "HEADER_LAST_FEATURE", "RECORD_NAMES", "U32", "U64", "U16", "S32", "STR64_LEN", "named_tid",
+    "SOFTWARE_EVENTS", "HARDWARE_EVENTS", "DUMMY_CONFIG",
+    "U64_COUNT", "ID_INDEX_ENTRY", "THREAD_MAP_ENTRY",
     "EVENT_UPDATE_HEAD", "CPU_MAP_TYPE", "CPU_MAP_LIST_NR", "CPU_MAP_MASK_HEAD", "CPU_MAP_RANGE", "CpuMapType",
     "EventUpdateType",
 ]
@@ -22,6 +27,7 @@ PERF_MAGIC = b"PERFILE2"
 U16 = struct.Struct("<H")
 U32 = struct.Struct("<I")
 U64 = struct.Struct("<Q")
+S32 = struct.Struct("<i")
 STR64_LEN = U32
 
 #: pipe header: magic, size (== 16)
@@ -32,17 +38,23 @@ FILE_HEADER = struct.Struct("<8sQQQQQQQQ4Q")
 #: perf_event_header: type, misc, size
 EVENT_HEADER = struct.Struct("<IHH")
 
-#: perf_event_attr (VER7, 128 bytes):
-#: type, size, config, sample_period, sample_type, read_format, flags,
-#: wakeup, bp_type, config1, config2, branch_sample_type, sample_regs_user,
-#: sample_stack_user, clockid, sample_regs_intr, aux_watermark,
-#: sample_max_stack, reserved, aux_sample_size, reserved, sig_data
-ATTR = struct.Struct("<IIQQQQQIIQQQQIiQIHHIIQ")
+#: perf_event_attr (VER7, 128 bytes): (field name, struct code) in their on-disk order;
+#: the names are the kernel's (wakeup_events shares its u32 with wakeup_watermark)
+ATTR_LAYOUT: tuple[tuple[str, str], ...] = (
+    ("type", "I"), ("size", "I"), ("config", "Q"), ("sample_period", "Q"), ("sample_type", "Q"),
+    ("read_format", "Q"), ("flags", "Q"), ("wakeup_events", "I"), ("bp_type", "I"),
+    ("config1", "Q"), ("config2", "Q"), ("branch_sample_type", "Q"), ("sample_regs_user", "Q"),
+    ("sample_stack_user", "I"), ("clockid", "i"), ("sample_regs_intr", "Q"),
+    ("aux_watermark", "I"), ("sample_max_stack", "H"), ("reserved_2", "H"),
+    ("aux_sample_size", "I"), ("reserved_3", "I"), ("sig_data", "Q"),
+)
+ATTR_FIELDS = tuple(name for name, _ in ATTR_LAYOUT)
+ATTR = struct.Struct("<" + "".join(code for _, code in ATTR_LAYOUT))
 ATTR_SIZE_VER7 = 128
 assert ATTR.size == ATTR_SIZE_VER7
 
 
-class RecordType:
+class RecordType(IntEnum):
     """perf_event_header.type values (kernel 1-21, perf tool 64-82)."""
 
     MMAP = 1
@@ -88,11 +100,21 @@ class RecordType:
     FINISHED_INIT = 82
 
 
-RECORD_NAMES = {
-    value: name for name, value in vars(RecordType).items() if not name.startswith("_")
-}
+RECORD_NAMES = {t.value: t.name for t in RecordType}
 
-#: record types a reader must recognise; anything else is "unknown"
+#: where a COMM or FORK record's body names the thread it is about (its tid, an s32 as
+#: samples hold it): record type -> (the body bytes that takes, the tid's offset)
+TID_IN_BODY = {RecordType.COMM: (8, 4), RecordType.FORK: (16, 8)}
+
+
+def named_tid(rtype: int, body: bytes) -> Optional[int]:
+    """The tid a COMM or FORK record's body names; None for another record or a short body."""
+    at = TID_IN_BODY.get(rtype)
+    if at is None or len(body) < at[0]:
+        return None
+    return S32.unpack_from(body, at[1])[0]
+
+
 #: tool records' bodies (after the 8-byte header), as perf reads them
 U64_COUNT = U64  # the u64 nr heading ID_INDEX and THREAD_MAP
 ID_INDEX_ENTRY = struct.Struct("<QQqq")  # id, idx, cpu, tid
@@ -117,10 +139,11 @@ class EventUpdateType:
     CPUS = 3
 
 
+#: record types a reader must recognise; anything else is "unknown"
 KNOWN_RECORD_TYPES = frozenset(t for t in RECORD_NAMES if 1 <= t <= 21 or 64 <= t <= 83)
 
 
-class SampleType:
+class SampleType(IntFlag):
     """perf_event_attr.sample_type bits."""
 
     IP = 1 << 0
@@ -169,7 +192,9 @@ SAMPLE_ID_TRAILER: tuple[tuple[int, str], ...] = (
 )
 
 
-class ReadFormat:
+class ReadFormat(IntFlag):
+    """perf_event_attr.read_format bits."""
+
     TOTAL_TIME_ENABLED = 1
     TOTAL_TIME_RUNNING = 2
     ID = 4
@@ -177,8 +202,46 @@ class ReadFormat:
     LOST = 16
 
 
-class AttrFlag:
-    """Bit numbers in perf_event_attr's flags word (offset 40)."""
+#: A read block (PERF_SAMPLE_READ's) is u64 slots: a lead (a group's member count, else
+#: the value), these times, then per value (a group's members follow the times; a lone
+#: value is the lead) these slots after it.  In their on-disk order:
+READ_TIMES = ((ReadFormat.TOTAL_TIME_ENABLED, "time_enabled"), (ReadFormat.TOTAL_TIME_RUNNING, "time_running"))
+READ_VALUE_TAIL = ((ReadFormat.ID, "id"), (ReadFormat.LOST, "lost"))
+
+
+class ReadLayout(NamedTuple):
+    """The read block of one read_format: which optional slots it has."""
+
+    group: bool
+    times: tuple[str, ...]
+    tail: tuple[str, ...]
+
+    @property
+    def head_size(self) -> int:
+        """Bytes of the lead and the times."""
+        return 8 * (1 + len(self.times))
+
+    @property
+    def value_size(self) -> int:
+        """Bytes of one group member (its value and tail)."""
+        return 8 * (1 + len(self.tail))
+
+    @property
+    def fixed_size(self) -> Optional[int]:
+        """Bytes of a non-group block; None for a group's (its size is in the data)."""
+        return None if self.group else self.head_size + 8 * len(self.tail)
+
+
+def read_layout(read_format: int) -> ReadLayout:
+    """The read block layout ``read_format`` selects."""
+    return ReadLayout(bool(read_format & ReadFormat.GROUP),
+                      tuple(name for bit, name in READ_TIMES if read_format & bit),
+                      tuple(name for bit, name in READ_VALUE_TAIL if read_format & bit))
+
+
+class AttrFlag(IntFlag):
+    """Bits of perf_event_attr's flags word (offset 40); precise_ip is the 2-bit field
+    at `PRECISE_IP_SHIFT`."""
 
     DISABLED = 1 << 0
     INHERIT = 1 << 1
@@ -195,7 +258,6 @@ class AttrFlag:
     ENABLE_ON_EXEC = 1 << 12
     TASK = 1 << 13
     WATERMARK = 1 << 14
-    PRECISE_IP_SHIFT = 15
     MMAP_DATA = 1 << 17
     SAMPLE_ID_ALL = 1 << 18
     EXCLUDE_HOST = 1 << 19
@@ -219,7 +281,7 @@ class AttrFlag:
     SIGTRAP = 1 << 37
 
 
-class Feature:
+class Feature(IntEnum):
     """HEADER_FEATURE ids / file-mode feature section bits."""
 
     TRACING_DATA = 1
@@ -257,13 +319,20 @@ class Feature:
 
 HEADER_LAST_FEATURE = 32
 
-#: attr.type values
-PERF_TYPE_HARDWARE = 0
-PERF_TYPE_SOFTWARE = 1
-PERF_TYPE_TRACEPOINT = 2
-PERF_TYPE_HW_CACHE = 3
-PERF_TYPE_RAW = 4
-PERF_TYPE_BREAKPOINT = 5
+#: where precise_ip (2 bits) sits in perf_event_attr's flags word
+PRECISE_IP_SHIFT = 15
+
+
+class AttrType(IntEnum):
+    """perf_event_attr.type values."""
+
+    HARDWARE = 0
+    SOFTWARE = 1
+    TRACEPOINT = 2
+    HW_CACHE = 3
+    RAW = 4
+    BREAKPOINT = 5
+
 
 #: misc bits
 MISC_CPUMODE_MASK = 7
@@ -279,6 +348,8 @@ MISC_PROC_MAP_PARSE_TIMEOUT = 1 << 12
 SOFTWARE_EVENTS = ["cpu-clock", "task-clock", "page-faults", "context-switches", "cpu-migrations",
                    "minor-faults", "major-faults", "alignment-faults", "emulation-faults", "dummy",
                    "bpf-output", "cgroup-switches"]
+#: the software event perf adds to carry side-band records, and skips when printing
+DUMMY_CONFIG = SOFTWARE_EVENTS.index("dummy")
 HARDWARE_EVENTS = ["cycles", "instructions", "cache-references", "cache-misses",
                    "branch-instructions", "branch-misses", "bus-cycles", "stalled-cycles-frontend",
                    "stalled-cycles-backend", "ref-cycles"]

@@ -6,10 +6,10 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable, Optional, TextIO
 
-from scripthost.engine.attrs import Evsel
+from scripthost.engine.attrs import S_CALLCHAIN, S_CPU, S_IP, S_PERIOD, S_PID, S_RAW, S_TID, S_TIME, Evsel
 from scripthost.engine.codegen import compile_handler
 from scripthost.engine.fields import FieldSelection, sampled_fields
-from scripthost.engine.layouts import RecordType as R, SampleType
+from scripthost.engine.layouts import DUMMY_CONFIG, AttrType, RecordType as R, SampleType
 from scripthost.engine.line_plans import line_spec, where_text
 from scripthost.engine.session import Consumer, Session
 from scripthost.engine.sideband import ROUND_LINE, SHOWN_BY, describe, trailer_fields
@@ -20,6 +20,8 @@ _STACKS_KEPT = 1 << 16  # stack texts kept, at most
 _COMMS_KEPT = 1 << 16  # padded comms kept, at most
 # the sample fields a callchain line shows, by their names in Evsel.fixed_layout
 _LEAD_FIELDS = {"pid": "pid", "tid": "tid", "time": "t", "cpu": "cpu", "period": "period"}
+#: event types whose period perf shows even when it was not sampled (the attr's fixed one)
+_PERIOD_SHOWN = (AttrType.HARDWARE, AttrType.SOFTWARE, AttrType.BREAKPOINT)
 
 
 class _Lead(struct.Struct):
@@ -110,7 +112,7 @@ class DefaultPrinter(Consumer):
         if self.fields is not None:  # perf checks the first event of each type, by type, before any sample
             firsts: dict[int, Evsel] = {}
             for ev in session.evsels:
-                if (ev.type, ev.config) != (1, 9):  # perf skips the dummy side-band event
+                if (ev.type, ev.config) != (AttrType.SOFTWARE, DUMMY_CONFIG):  # perf skips the side-band event
                     firsts.setdefault(ev.type, ev)
             for t in sorted(firsts):
                 self._chosen(firsts[t])
@@ -218,7 +220,7 @@ class DefaultPrinter(Consumer):
         def h_general(item: tuple) -> None:
             buf = item[2]
             smp = parse(buf, item[1])
-            tid = smp[3]
+            tid = smp[S_TID]
             c = comms.get(tid)
             if chain:  # the comm unpadded
                 c = c if c is not None else ":%d" % tid
@@ -226,18 +228,18 @@ class DefaultPrinter(Consumer):
                 c = padded[c] if c is not None else "%16s" % (":%d" % tid)
             parts = [who % (c, tid)]
             if cpu_col:
-                parts.append("[%03d] " % smp[1])
+                parts.append("[%03d] " % smp[S_CPU])
             if time_col:
-                t = smp[0] if clock is None else clock(smp[0])
+                t = smp[S_TIME] if clock is None else clock(smp[S_TIME])
                 parts.append(when % (t // 1000000000, t % 1000000000 // div))
-            parts.append("%s: %s" % (name, render(smp[6] or b"")))
+            parts.append("%s: %s" % (name, render(smp[S_RAW] or b"")))
             cpumode = buf[item[1] + 4] & 7
             if chain:
                 parts.append("\n")
-                parts.append(stack_text((smp[2], cpumode, smp[7]) if ips == "full" else (smp[2], cpumode, smp[7], ips)))
+                parts.append(stack_text((smp[S_PID], cpumode, smp[S_CALLCHAIN]) if ips == "full" else (smp[S_PID], cpumode, smp[S_CALLCHAIN], ips)))
             elif ips is not None:
-                loc = resolve(smp[2], cpumode, smp[4])
-                parts.append(" %16x %s\n" % (smp[4], loc.sym_name if ips == "sym" else _where(loc)))
+                loc = resolve(smp[S_PID], cpumode, smp[S_IP])
+                parts.append(" %16x %s\n" % (smp[S_IP], loc.sym_name if ips == "sym" else _where(loc)))
             else:
                 parts.append("\n")
             write("".join(parts))
@@ -275,31 +277,31 @@ class DefaultPrinter(Consumer):
                 return
             buf, pos = item[2], item[1]
             smp = parse(buf, pos)
-            tid = smp[3]
+            tid = smp[S_TID]
             parts = []
             if has("comm"):
                 c = comms.get(tid)
                 c = c if c is not None else ":%d" % tid
                 parts.append(c + " " if chain else padded[c] + " ")
             if has("pid") and has("tid"):
-                parts.append("%5d/%-5d " % (smp[2], tid))
+                parts.append("%5d/%-5d " % (smp[S_PID], tid))
             elif has("pid") or has("tid"):
-                parts.append("%5d " % (smp[2] if has("pid") else tid))
+                parts.append("%5d " % (smp[S_PID] if has("pid") else tid))
             if has("cpu"):
-                parts.append("[%03d] " % smp[1])
+                parts.append("[%03d] " % smp[S_CPU])
             if has("time"):
-                parts.append(when % (smp[0] // 1000000000, smp[0] % 1000000000 // div))
+                parts.append(when % (smp[S_TIME] // 1000000000, smp[S_TIME] % 1000000000 // div))
             if has("period"):
-                parts.append("%10d " % smp[5])
+                parts.append("%10d " % smp[S_PERIOD])
             if has("event"):
                 parts.append(name + ": ")
             if render is not None:
-                parts.append(render(smp[6] or b""))
+                parts.append(render(smp[S_RAW] or b""))
             if chain:
-                locs = machine.printed_chain(smp[2], buf[pos + 4] & 7, smp[7])
+                locs = machine.printed_chain(smp[S_PID], buf[pos + 4] & 7, smp[S_CALLCHAIN])
                 parts.append("\n" + "".join(["\t" + frame(loc) + "\n" for loc in locs]))
             elif has("ip"):
-                parts.append(" " + frame(resolve(smp[2], buf[pos + 4] & 7, smp[4])))
+                parts.append(" " + frame(resolve(smp[S_PID], buf[pos + 4] & 7, smp[S_IP])))
             parts.append("\n")
             write("".join(parts))
         return h
@@ -317,16 +319,14 @@ class DefaultPrinter(Consumer):
         vals = ["c", "tid"]
         if st & SampleType.CPU:
             head += "[%03d] "
-            vals.append("smp[1]" if lead is None else "cpu")
+            vals.append(f"smp[{S_CPU}]" if lead is None else "cpu")
         if st & SampleType.TIME:
             head += self._time_fmt + ": "
             vals += ["t // 1000000000", f"t % 1000000000 // {self._time_div}"]
-        # perf shows hardware, software and breakpoint events' period even when it was
-        # not sampled (the attr's fixed period then)
-        if st & SampleType.PERIOD or ev.type in (0, 1, 5):
+        if st & SampleType.PERIOD or ev.type in _PERIOD_SHOWN:
             head += "%10d "
             if lead is None:
-                vals.append("smp[5]")
+                vals.append(f"smp[{S_PERIOD}]")
             else:
                 vals.append("period" if st & SampleType.PERIOD else str(ev.attr["sample_period"]))
         head += name.replace("%", "%%") + ": "
@@ -341,10 +341,10 @@ class DefaultPrinter(Consumer):
                     "        parse(buf, pos)",  # the chain runs past the record: raises
                     "    key = (pid, buf[pos + 4] & 7, buf[cc:e])"]
         else:
-            body = ["    buf = item[2]", "    pos = item[1]", "    smp = parse(buf, pos)", "    tid = smp[3]",
-                    "    t = smp[0]"]
+            body = ["    buf = item[2]", "    pos = item[1]", "    smp = parse(buf, pos)", f"    tid = smp[{S_TID}]",
+                    f"    t = smp[{S_TIME}]"]
             if chain:
-                body.append("    key = (smp[2], buf[pos + 4] & 7, smp[7])")
+                body.append(f"    key = (smp[{S_PID}], buf[pos + 4] & 7, smp[{S_CALLCHAIN}])")
         if st & SampleType.TIME and self._clock is not None:
             body.append("    t = clock(t)")
         body += _comm_source(not chain)
@@ -355,8 +355,8 @@ class DefaultPrinter(Consumer):
                      f"    write(HEAD % ({', '.join(vals)}) + text)"]
             head += "\n"
         else:
-            body += ["    loc = resolve(smp[2], buf[pos + 4] & 7, smp[4])",
-                     f"    write(HEAD % ({', '.join(vals)}) + ' %16x %s\\n' % (smp[4], where(loc)))"]
+            body += [f"    loc = resolve(smp[{S_PID}], buf[pos + 4] & 7, smp[{S_IP}])",
+                     f"    write(HEAD % ({', '.join(vals)}) + ' %16x %s\\n' % (smp[{S_IP}], where(loc)))"]
         m = self.session.machine
         env = {"parse": ev.parse, "comms": self.session.comms, "machine": m, "resolve": m.resolve,
                "stacks": self._stacks, "stacks_of": self._stacks_of, "stack_text": self._stack_text,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from scripthost.engine.attrs import Evsel
-from scripthost.engine.layouts import U16, U64, ReadFormat, SampleType
+from scripthost.engine.layouts import U16, U64, SampleType
 from scripthost.engine.source import record_fault
 
 __all__ = ["ReadSplitter", "reads_counters", "original_record"]
@@ -59,22 +59,21 @@ class ReadSplitter:
 
     def _values(self, ev: Evsel, buf: bytes, pos: int) -> list[tuple[int, int]]:
         """(value, id) of each counter in the sample (id 0 when not recorded)."""
-        rf = ev.read_format
+        rl = ev.read_layout
         size = U16.unpack_from(buf, pos + 6)[0]
         p = pos + ev.fixed_end
-        times = 8 * (bool(rf & ReadFormat.TOTAL_TIME_ENABLED) + bool(rf & ReadFormat.TOTAL_TIME_RUNNING))
-        has_id = bool(rf & ReadFormat.ID)
-        if rf & ReadFormat.GROUP:
+        has_id = "id" in rl.tail  # the first slot after a value, when recorded
+        if rl.group:
             nr = U64.unpack_from(buf, p)[0]
-            per = 8 * (1 + has_id + bool(rf & ReadFormat.LOST))
-            p += 8 + times
+            per = rl.value_size
+            p += rl.head_size
             if p + nr * per > pos + size:
                 raise record_fault(f"corrupt sample: fields run past its {size} bytes", buf, pos)
             return [(U64.unpack_from(buf, q)[0], U64.unpack_from(buf, q + 8)[0] if has_id else 0)
                     for q in range(p, p + nr * per, per)]
-        if p + 8 + times + 8 * has_id > pos + size:
+        if p + rl.head_size + 8 * has_id > pos + size:
             raise record_fault(f"corrupt sample: fields run past its {size} bytes", buf, pos)
-        return [(U64.unpack_from(buf, p)[0], U64.unpack_from(buf, p + 8 + times)[0] if has_id else 0)]
+        return [(U64.unpack_from(buf, p)[0], U64.unpack_from(buf, p + rl.head_size)[0] if has_id else 0)]
 
     def _expand(self, item: tuple, out: list[tuple]) -> None:
         t, pos, buf, ev = item

@@ -12,7 +12,7 @@ from typing import Optional
 
 from scripthost.engine.layouts import FILE_HEADER, PERF_MAGIC, PIPE_HEADER, U64
 from scripthost.engine.source import ChunkSource, Input, open_input
-from scripthost.errors import EmptyInput, StreamError
+from scripthost.errors import CorruptInput, EmptyInput, TruncatedInput, UnsupportedInput
 
 __all__ = ["Recording", "open_recording"]
 
@@ -45,7 +45,7 @@ _GIVE_A_RECORDING = "give the output of `perf record` or `scripthost record`"
 def _need(src: ChunkSource, n: int, what: str) -> bytes:
     data = src.read_exact(n)
     if data is None:
-        raise StreamError(f"truncated input: {what} cut short", src.tell())
+        raise TruncatedInput(f"truncated input: {what} cut short", src.tell())
     return data
 
 
@@ -56,14 +56,14 @@ def open_recording(inp: Input) -> Recording:
     if not src.fill(16):
         if len(src.buf) == 0:
             raise EmptyInput()
-        raise StreamError(f"incompatible file format: {len(src.buf)} bytes, shorter than a perf header "
+        raise UnsupportedInput(f"incompatible file format: {len(src.buf)} bytes, shorter than a perf header "
                           f"({_GIVE_A_RECORDING})", len(src.buf),
                           exit_code=255)
     magic, size = PIPE_HEADER.unpack_from(src.buf, 0)
     if magic == _SWAPPED_MAGIC:
-        raise StreamError("big-endian perf data is not supported", 0)
+        raise UnsupportedInput("big-endian perf data is not supported", 0)
     if magic != PERF_MAGIC:
-        raise StreamError(
+        raise UnsupportedInput(
             f"incompatible file format: not a perf recording, bad magic {magic!r} (expected "
             f"{PERF_MAGIC!r}; {_GIVE_A_RECORDING})", 0,
             exit_code=255)
@@ -71,7 +71,7 @@ def open_recording(inp: Input) -> Recording:
         src.pos = 16
         return Recording(src, pipe=True)
     if size not in (72, FILE_HEADER.size):
-        raise StreamError(f"corrupt perf header: header size {size}", 8)
+        raise CorruptInput(f"corrupt perf header: header size {size}", 8)
     if not seekable:
         # A file-mode recording arriving on a pipe: its sections point
         # backwards and forwards, so hold it in memory.
@@ -87,12 +87,12 @@ def open_recording(inp: Input) -> Recording:
 def _read_at(src: ChunkSource, off: int, n: int, what: str, size: Optional[int]) -> bytes:
     """``n`` bytes at ``off`` of a file of ``size`` bytes, checked against it before any is read."""
     if size is not None and (off > size or n > size - off):
-        raise StreamError(f"corrupt perf.data: {what} of {n} bytes runs past the end of the "
+        raise CorruptInput(f"corrupt perf.data: {what} of {n} bytes runs past the end of the "
                           f"{size}-byte file", off)
     try:
         src.seek(off)
     except (OverflowError, ValueError, OSError):
-        raise StreamError(f"corrupt perf.data: {what} at an impossible offset", off) from None
+        raise CorruptInput(f"corrupt perf.data: {what} at an impossible offset", off) from None
     return _need(src, n, what)
 
 
@@ -107,14 +107,14 @@ def _open_file_mode(src: ChunkSource, header_size: int) -> Recording:
             FILE_HEADER.unpack(hdr + bytes(FILE_HEADER.size - header_size))[:9]
         bitmap = [0, 0, 0, 0]
     if attr_size < 80 or attrs_size % attr_size:
-        raise StreamError(f"corrupt perf.data header: attr size {attr_size}, attrs section {attrs_size}", 16)
+        raise CorruptInput(f"corrupt perf.data header: attr size {attr_size}, attrs section {attrs_size}", 16)
     if data_size == 0:
         # `perf record` killed before it wrote its header back: perf 6.1 refuses the file
         # with these words (its path as given; none through a pipe) and status 255
         if src.name != "<stdin>":
             sys.stderr.write(f"WARNING: The {src.name} file's data size field is 0 which is unexpected.\n"
                              "Was the 'perf record' command properly terminated?\n")
-        raise StreamError("incompatible file format: the header's data size is 0 (was `perf record` "
+        raise UnsupportedInput("incompatible file format: the header's data size is 0 (was `perf record` "
                           "killed before it finished?)", 48, exit_code=255)
     rec = Recording(src, pipe=False, data_offset=data_off, data_size=data_size,
                     header_size=header_size)

@@ -31,13 +31,13 @@ from scripthost.engine.attrs import S_CALLCHAIN, S_PID, Evsel
 from scripthost.engine.filters import CPU_ERROR_STATUS, NO_SAMPLE_TIME, TIME_ERROR_STATUS, SampleFilter, check_cpus
 from scripthost.engine.machine import Location, Machine
 from scripthost.engine.layouts import (
-    EVENT_HEADER, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES, MISC_MMAP_BUILD_ID, MISC_PROC_MAP_PARSE_TIMEOUT,
-    RecordType as R, U32, U64,
+    EVENT_HEADER, AttrType, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES,
+    MISC_MMAP_BUILD_ID, MISC_PROC_MAP_PARSE_TIMEOUT, RecordType as R, S32, U32, U64, named_tid,
 )
 from scripthost.engine.read_groups import ReadSplitter, reads_counters
 from scripthost.engine.reader import Recording, open_recording
 from scripthost.engine.source import Input
-from scripthost.errors import ScripthostError, StreamError
+from scripthost.errors import CorruptInput, TruncatedInput, UnsupportedInput, ScripthostError, StreamError
 
 __all__ = ["Consumer", "Session", "SessionStats"]
 
@@ -50,7 +50,6 @@ _evsel_of = itemgetter(3)  # of a sample's queue item; other items hold None las
 # the queue again and again: 1,212 + 110 + 10 passes and 3.6% of all instructions in a
 # one-process run of syscall-counts.py over 1.3M events (callgrind), 29 + 2 + 0 at 50,000.
 _GC_YOUNG = 50_000
-_COMM_BODY = 8  # u32 pid, tid
 _PIDS = struct.Struct("<ii")
 _MMAP = struct.Struct("<iiQQQ")
 
@@ -200,7 +199,6 @@ class Session:
         #: what set_filter asked for: time ranges (start, end; end 0 open), cpus, pids, tids
         self.filter_parts: tuple[list, list, list, list] = ([], [], [], [])
 
-        self._id_pos: Optional[int] = None
         #: the native core: framing, ordering, and the handlers it calls itself
         self._framer = Framer(R.SAMPLE, R.FINISHED_ROUND)
         #: splits samples that read counters, once an event samples them
@@ -222,7 +220,6 @@ class Session:
         self.evsels.append(ev)
         for i in ids:
             self.id2evsel[i] = ev
-        self._id_pos = None
         if reads_counters(ev) and self._read_groups is None:
             self._read_groups = ReadSplitter(self.id2evsel, self.stats)
             self._framer.set_planner(None)  # each sample is split into one event per counter first
@@ -262,9 +259,9 @@ class Session:
             return ev.name
         if ev.is_tracepoint:
             return ev.tp_format.full_name if ev.tp_format is not None else "unknown tracepoint"
-        if ev.type == 1 and ev.config < len(SOFTWARE_EVENTS):
+        if ev.type == AttrType.SOFTWARE and ev.config < len(SOFTWARE_EVENTS):
             return SOFTWARE_EVENTS[ev.config]
-        if ev.type == 0 and ev.config < len(HARDWARE_EVENTS):
+        if ev.type == AttrType.HARDWARE and ev.config < len(HARDWARE_EVENTS):
             return HARDWARE_EVENTS[ev.config]
         return f"raw {ev.type}:{ev.config:#x}"
 
@@ -298,17 +295,15 @@ class Session:
             return raw[4:].split(b"\0", 1)[0].decode("ascii", "replace")
         return os.uname().machine
 
-    def _locate_id(self) -> int:
-        """Byte offset (from the record start) of the id that picks a sample's evsel, or -1."""
-        if self._id_pos is None:
-            layout = self.evsels[0].fixed_layout if self.evsels else {}
-            if "identifier" in layout:
-                self._id_pos = layout["identifier"][0]
-            elif "id" in layout and len(self.evsels) > 1:
-                self._id_pos = layout["id"][0]
-            else:
-                self._id_pos = -1
-        return self._id_pos
+    def _id_offset(self) -> Optional[int]:
+        """Byte offset (from the record start) of the id that picks a sample's evsel; None
+        when there is none to read (one evsel: every sample is its)."""
+        layout = self.evsels[0].fixed_layout if self.evsels else {}
+        if "identifier" in layout:
+            return layout["identifier"][0]
+        if "id" in layout and len(self.evsels) > 1:
+            return layout["id"][0]
+        return None
 
     # -- the main loop ---------------------------------------------------------------
 
@@ -424,7 +419,8 @@ class Session:
 
     def _set_layout(self) -> None:
         """Tell the framer where each evsel's samples hold their id and time."""
-        self._framer.set_layout(self._locate_id(),
+        id_pos = self._id_offset()
+        self._framer.set_layout(-1 if id_pos is None else id_pos,  # the core's "no id": -1
                                 [(ev, ev.time_off, ev.min_size, ev.pid_off, ev.cpu_off)
                                  for ev in self.evsels],
                                 [(i, ev.index) for i, ev in self.id2evsel.items()])
@@ -457,13 +453,13 @@ class Session:
                 left = len(buf) - pos
                 need = EVENT_HEADER.unpack_from(buf, pos)[2] if left >= 8 else 8
                 if data_end is not None and at + need > data_end:
-                    raise StreamError(f"corrupt record: {need} bytes run past the data section end", at)
+                    raise CorruptInput(f"corrupt record: {need} bytes run past the data section end", at)
                 if framer.pending and left < need:
                     self._settle()  # before waiting on the input: live output stays current
                 if not src.fill(need):
                     if src.pos >= len(src.buf):
                         return
-                    raise StreamError(f"truncated input: a {need}-byte record cut short "
+                    raise TruncatedInput(f"truncated input: a {need}-byte record cut short "
                                       f"after {len(src.buf) - src.pos} bytes", at)
         finally:
             records, samples, unknown = framer.records, framer.samples, framer.unknown_ids
@@ -478,14 +474,16 @@ class Session:
         at = self.rec.source.offset + pos
         rtype, _, size = EVENT_HEADER.unpack_from(buf, pos)
         if status == _BAD_SIZE:
-            raise StreamError(f"corrupt record: type {rtype} claims size {size}", at)
+            raise CorruptInput(f"corrupt record: type {rtype} claims size {size}", at)
         if status == _NO_EVSEL:
-            raise StreamError("corrupt stream: sample before any event attribute", at)
-        ev = self.evsels[0] if self._locate_id() < 0 else None
-        if ev is None and size >= self._locate_id() + 8:
-            ev = self.id2evsel.get(U64.unpack_from(buf, pos + self._locate_id())[0])
-        need = ev.min_size if ev is not None else self._locate_id() + 8
-        raise StreamError(f"corrupt sample: {size} bytes, its fields need {need}", at)
+            raise CorruptInput("corrupt stream: sample before any event attribute", at)
+        id_pos = self._id_offset()
+        if id_pos is None:
+            ev: Optional[Evsel] = self.evsels[0]
+        else:
+            ev = self.id2evsel.get(U64.unpack_from(buf, pos + id_pos)[0]) if size >= id_pos + 8 else None
+        need = ev.min_size if ev is not None else id_pos + 8
+        raise CorruptInput(f"corrupt sample: {size} bytes, its fields need {need}", at)
 
     def _other(self, rtype: int, misc: int, buf: bytes, pos: int, size: int) -> None:
         """Every record but SAMPLE and FINISHED_ROUND."""
@@ -528,23 +526,23 @@ class Session:
         off = src.offset + pos
         if rtype == R.HEADER_ATTR:
             if size < 8 + 64:
-                raise StreamError(f"corrupt HEADER_ATTR record of size {size}", off)
+                raise CorruptInput(f"corrupt HEADER_ATTR record of size {size}", off)
             asize = U32.unpack_from(buf, pos + 12)[0]
             if asize < 64 or 8 + asize > size:
-                raise StreamError(f"corrupt HEADER_ATTR: attr size {asize} in a {size}-byte record", off)
+                raise CorruptInput(f"corrupt HEADER_ATTR: attr size {asize} in a {size}-byte record", off)
             ids = [U64.unpack_from(buf, p)[0] for p in range(pos + 8 + asize, pos + size - 7, 8)]
             self._add_evsel(buf[pos + 8:pos + 8 + asize], ids, off + 8)
         elif rtype == R.HEADER_TRACING_DATA:
             if size < 12:
-                raise StreamError("corrupt HEADER_TRACING_DATA record", off)
+                raise CorruptInput("corrupt HEADER_TRACING_DATA record", off)
             declared = U32.unpack_from(buf, pos + 8)[0]
             blob = src.read_exact(declared)
             if blob is None:
-                raise StreamError("truncated input: tracing data cut short", src.tell())
+                raise TruncatedInput("truncated input: tracing data cut short", src.tell())
             self._set_tracing(blob, declared, off + size)
         elif rtype == R.HEADER_FEATURE:
             if size < 16:
-                raise StreamError("corrupt HEADER_FEATURE record", off)
+                raise CorruptInput("corrupt HEADER_FEATURE record", off)
             fid = U64.unpack_from(buf, pos + 8)[0]
             if fid < HEADER_LAST_FEATURE:
                 payload = buf[pos + 16:pos + size]
@@ -572,9 +570,9 @@ class Session:
             if size >= 16:
                 skip = U64.unpack_from(buf, pos + 8)[0]
                 if src.read_exact(skip) is None:
-                    raise StreamError("truncated input: AUXTRACE data cut short", src.tell())
+                    raise TruncatedInput("truncated input: AUXTRACE data cut short", src.tell())
         elif rtype == R.COMPRESSED:
-            raise StreamError("compressed (perf record -z) data is not supported; record without -z", off)
+            raise UnsupportedInput("compressed (perf record -z) data is not supported; record without -z", off)
         elif rtype not in KNOWN_RECORD_TYPES:
             self.stats.unknown_records += 1
 
@@ -660,15 +658,12 @@ class Session:
         """Deliver a queue item that is not a sample: the session's bookkeeping
         (comms, maps, lost counts), then the consumer's `record` and `lost` hooks."""
         t, rtype, misc, body, _ = item
-        if rtype == R.COMM:
-            if len(body) >= _COMM_BODY:
-                tid = U32.unpack_from(body, 4)[0]
+        tid = named_tid(rtype, body)
+        if tid is not None:
+            if rtype == R.COMM:
                 self.comms[tid] = body[8:].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-        elif rtype == R.FORK:
-            if len(body) >= 16:
-                tid = U32.unpack_from(body, 8)[0]
-                ptid = U32.unpack_from(body, 12)[0]
-                parent = self.comms.get(ptid)
+            else:  # FORK: the child takes its parent's comm
+                parent = self.comms.get(S32.unpack_from(body, 12)[0])
                 if parent is not None:
                     self.comms[tid] = parent
                 else:

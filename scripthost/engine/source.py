@@ -13,7 +13,7 @@ import os
 import sys
 from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Union
 
-from scripthost.errors import ScripthostError, StreamError
+from scripthost.errors import CorruptInput, ReadFailure, ScripthostError
 
 __all__ = ["Input", "ChunkSource", "default_input", "open_input", "offset_of", "record_fault"]
 
@@ -43,9 +43,9 @@ def offset_of(buf: bytes, pos: int) -> Optional[int]:
     return at[0] + pos if at is not None and at[1] == len(buf) and 0 <= pos < at[1] else None
 
 
-def record_fault(message: str, buf: bytes, pos: int) -> StreamError:
-    """The StreamError of a corrupt record at ``buf[pos]``, at its offset."""
-    return StreamError(message, offset_of(buf, pos))
+def record_fault(message: str, buf: bytes, pos: int) -> CorruptInput:
+    """The error of a corrupt record at ``buf[pos]``, at its offset."""
+    return CorruptInput(message, offset_of(buf, pos))
 
 Input = Union[str, "os.PathLike[str]", BinaryIO, bytes, bytearray, Iterable[bytes]]
 
@@ -136,7 +136,7 @@ class ChunkSource:
         except KeyboardInterrupt:
             raise
         except OSError as e:
-            raise StreamError(f"read error on {self.name}: {e.strerror or e}", self.offset + len(self.buf))
+            raise ReadFailure(f"read error on {self.name}: {e.strerror or e}", self.offset + len(self.buf))
         return data or b""
 
     def fill(self, need: int = 1) -> bool:
@@ -145,7 +145,7 @@ class ChunkSource:
         if avail >= need:
             return True
         if need > MAX_RECORD:
-            raise StreamError(f"corrupt input: a length of {need} bytes", self.offset + self.pos)
+            raise CorruptInput(f"corrupt input: a length of {need} bytes", self.offset + self.pos)
         if self.eof:
             return False
         parts = [self.buf[self.pos:]] if avail else []
@@ -177,7 +177,7 @@ class ChunkSource:
             try:
                 data = os.pread(fd, n, offset)
             except OSError as e:
-                raise StreamError(f"read error on {self.name}: {e.strerror or e}", offset) from None
+                raise ReadFailure(f"read error on {self.name}: {e.strerror or e}", offset) from None
         else:
             f = self._f
             here = f.tell()  # type: ignore[attr-defined]
@@ -185,7 +185,7 @@ class ChunkSource:
             data = f.read(n)  # type: ignore[attr-defined]
             f.seek(here)  # type: ignore[attr-defined]
         if len(data) != n:
-            raise StreamError(f"read error on {self.name}: the input changed while read", offset + len(data))
+            raise ReadFailure(f"read error on {self.name}: the input changed while read", offset + len(data))
         return data
 
     def read_exact(self, n: int) -> bytes | None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import os
 import struct
 from bisect import bisect_right
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
-__all__ = ["Symbol", "SymbolTable", "elf_table", "kallsyms_table", "perf_map_table",
+__all__ = ["Symbol", "SymbolTable", "elf_table", "kallsyms_entries", "kallsyms_table", "perf_map_table",
            "read_build_id", "running_kernel_build_id", "debug_candidates"]
 
 STB_LOCAL, STB_GLOBAL, STB_WEAK = 0, 1, 2
@@ -101,23 +101,29 @@ class SymbolTable:
         return len(self.symbols)
 
 
-def kallsyms_table(text: bytes, *, modules: bool = False) -> SymbolTable:
-    """The kernel image's symbols (or, with ``modules``, the modules' ones) of
-    the types perf loads (T, W, D, B in either case)."""
-    syms = []
+def kallsyms_entries(text: bytes, *, modules: bool = False) -> Iterator[tuple[int, str, str]]:
+    """(address, type letter, name) of each line of a kallsyms text: the kernel image's
+    (or, with ``modules``, the modules' ones, whose lines name their module)."""
     for line in text.splitlines():
         parts = line.split()
         if len(parts) < 3 or (len(parts) > 3) != modules:
-            continue
-        kind = parts[1][:1].decode("ascii", "replace")
-        if kind.upper() not in "TWDB":
             continue
         try:
             addr = int(parts[0], 16)
         except ValueError:
             continue
+        yield addr, parts[1][:1].decode("ascii", "replace"), parts[2].decode("utf-8", "replace")
+
+
+def kallsyms_table(text: bytes, *, modules: bool = False) -> SymbolTable:
+    """The kernel image's symbols (or, with ``modules``, the modules' ones) of
+    the types perf loads (T, W, D, B in either case)."""
+    syms = []
+    for addr, kind, name in kallsyms_entries(text, modules=modules):
+        if kind.upper() not in "TWDB":
+            continue
         binding = STB_WEAK if kind in "wW" else STB_GLOBAL if kind.isupper() else STB_LOCAL
-        syms.append(Symbol(addr, addr, binding, parts[2].decode("utf-8", "replace")))
+        syms.append(Symbol(addr, addr, binding, name))
     return SymbolTable(syms, kallsyms=True)
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field as dc_field
 from typing import Optional
 
-from scripthost.errors import StreamError
+from scripthost.errors import CorruptInput
 
 __all__ = ["Field", "EventFormat", "parse_format", "payload_need"]
 
@@ -125,7 +125,7 @@ def _parse_field(line: str) -> Optional[Field]:
 
 
 def parse_format(text: str | bytes, system: str) -> EventFormat:
-    """Parse one tracefs format file; raises StreamError on malformed text."""
+    """Parse one tracefs format file; raises CorruptInput on malformed text."""
     if isinstance(text, (bytes, bytearray, memoryview)):
         text = bytes(text).decode("utf-8", "replace")
     name = None
@@ -142,7 +142,7 @@ def parse_format(text: str | bytes, system: str) -> EventFormat:
             try:
                 ev_id = int(line[3:].strip())
             except ValueError:
-                raise StreamError(f"corrupt event format: bad ID line {line[:60]!r}") from None
+                raise CorruptInput(f"corrupt event format: bad ID line {line[:60]!r}") from None
         elif line.startswith("format:"):
             in_format = True
         elif line.startswith("print fmt:"):
@@ -155,9 +155,9 @@ def parse_format(text: str | bytes, system: str) -> EventFormat:
                 continue
             f = _parse_field(line)
             if f is None:
-                raise StreamError(f"corrupt event format for {name}: {line.strip()[:80]!r}")
+                raise CorruptInput(f"corrupt event format for {name}: {line.strip()[:80]!r}")
             (fields if seen_blank else common).append(f)
     if name is None or ev_id is None:
-        raise StreamError(f"corrupt event format in system {system!r}: no name or ID")
+        raise CorruptInput(f"corrupt event format in system {system!r}: no name or ID")
     return EventFormat(system=system, name=name, id=ev_id, common_fields=common, fields=fields,
                        print_fmt=print_fmt)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from scripthost.engine.tpformat import EventFormat, parse_format
-from scripthost.errors import StreamError
+from scripthost.errors import CorruptInput, StreamError
 
 __all__ = ["TracingData", "parse_tracing_data"]
 
@@ -37,8 +37,8 @@ class _Cursor:
         self.pos = 0
         self.base = base
 
-    def fail(self, what: str) -> StreamError:
-        return StreamError(f"corrupt tracing data: {what}", self.base + self.pos)
+    def fail(self, what: str) -> CorruptInput:
+        return CorruptInput(f"corrupt tracing data: {what}", self.base + self.pos)
 
     def take(self, n: int, what: str) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
@@ -80,7 +80,7 @@ def _format(td: TracingData, c: _Cursor, what: str, system: str) -> None:
     try:
         f = parse_format(text, system)
     except StreamError as e:
-        raise StreamError(f"corrupt tracing data: {e}", c.base + start) from None
+        raise CorruptInput(f"corrupt tracing data: {e}", c.base + start) from None
     td.formats[f.id] = f
 
 
@@ -125,6 +125,6 @@ def parse_tracing_data(blob: bytes | memoryview, declared_size: Optional[int] = 
     td.size = consumed + (-consumed % 8)
     if declared_size is not None:
         if td.size != declared_size or len(c.data) < declared_size:
-            raise StreamError(f"corrupt tracing data: size mismatch ({declared_size} declared, "
+            raise CorruptInput(f"corrupt tracing data: size mismatch ({declared_size} declared, "
                               f"{td.size} parsed)", base_offset)
     return td

@@ -74,8 +74,8 @@ def _check_events(session: Any, wanted: Optional[list[str]]) -> None:
                          f"(it has {', '.join(session.evsel_name(ev) for ev in session.evsels)})")
 
 
-def export_main(argv: list[str], default_input: Callable[[], str] = lambda: "perf.data") -> int:
-    """The command; ``default_input()``: the input without -i (the CLI's: perf's rule)."""
+def export_main(argv: list[str]) -> int:
+    """The command: without -i the input is perf's default (`default_input`)."""
     opts = _parser().parse_args(argv)
     if opts.part_rows < 1:
         raise UsageError("export: --part-rows must be at least 1")

@@ -14,15 +14,7 @@ from scripthost.langs.specs import language_named, language_of_file
 if TYPE_CHECKING:
     from scripthost.engine.printfmt.defines import DefineWalk
 
-__all__ = ["Runtime", "ScriptError", "runtime_for"]
-
-
-class ScriptError(Exception):
-    """The user's script failed; its own diagnostics were already printed."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+__all__ = ["Runtime", "runtime_for"]
 
 
 class Runtime(Consumer):

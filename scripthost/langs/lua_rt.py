@@ -25,14 +25,15 @@ import struct
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from scripthost.engine.attrs import Evsel
+from scripthost.engine.attrs import S_RAW, Evsel
 from scripthost.engine.codegen import compile_handler, struct_reads, tracepoint_decoder
-from scripthost.engine.layouts import SampleType
+from scripthost.engine.generated import show_generated
+from scripthost.engine.layouts import SampleType, named_tid
 from scripthost.engine.session import Session
 from scripthost.engine.source import offset_of
 from scripthost.engine.tpformat import payload_need
-from scripthost.errors import ScripthostError, StreamError
-from scripthost.langs.base import Runtime, ScriptError
+from scripthost.errors import CorruptInput, ScriptError, ScripthostError
+from scripthost.langs.base import Runtime
 from scripthost.langs.batches import Batch, ChunkSlots
 from scripthost.langs.sample_dict import SampleDicts, frames
 
@@ -149,7 +150,7 @@ class LuaRuntime(Runtime):
             return 0
         if f is None:
             return 0
-        return int.from_bytes(smp[6][f.offset:f.offset + f.size], "little", signed=f.signed)
+        return int.from_bytes(smp[S_RAW][f.offset:f.offset + f.size], "little", signed=f.signed)
 
     def _num(self, v: int) -> Any:
         """An integer Lua can hold exactly."""
@@ -187,9 +188,9 @@ class LuaRuntime(Runtime):
         self._call("trace_begin")
 
     def record(self, rtype: int, misc: int, body: bytes, time: int) -> None:
-        if self._batch is not None and rtype in (3, 7) and len(body) >= 16:  # COMM, FORK
+        tid = named_tid(rtype, body) if self._batch is not None else None
+        if tid is not None:
             self.delivered()
-            tid = struct.unpack_from("<i", body, 4 if rtype == 3 else 8)[0]
             comm = self.session.comms.get(tid) if self.session is not None else None
             self._batch.comms[tid] = comm.encode("utf-8", "surrogateescape") if comm is not None else None
 
@@ -225,7 +226,7 @@ class LuaRuntime(Runtime):
             slot = one_slot if slots is None else struct.unpack_from("<H", slots, 2 * i)[0]
             chunk = self._slot_chunk.get(slot)
             at = offset_of(chunk, struct.unpack_from("<I", positions, 4 * i)[0]) if chunk is not None else None
-            raise StreamError(_text(e).split("\n", 1)[0], at) from None  # without Lua's traceback
+            raise CorruptInput(_text(e).split("\n", 1)[0], at) from None  # without Lua's traceback
 
     def _point_at(self, slot: int, chunk: Optional[bytes]) -> None:
         # Lua reads the chunk in place: ChunkSlots holds it, so its bytes stay put
@@ -417,6 +418,7 @@ class LuaRuntime(Runtime):
             *("  " + line for line in lines),
             f"  {call}",
             "end end"])
+        show_generated(src, f"<lua handler {name}>", ".lua")
         make = self.lua.execute(src)
         return make(self._batch, fn, name.encode())
 

@@ -25,15 +25,15 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from scripthost.engine.attrs import Evsel
+from scripthost.engine.attrs import S_CPU, S_RAW, S_TID, S_TIME, Evsel
 from scripthost.engine.codegen import compile_handler
-from scripthost.engine.layouts import SampleType
+from scripthost.engine.layouts import SampleType, named_tid
 from scripthost.engine.read_groups import original_record
 from scripthost.engine.session import Session
-from scripthost.errors import ScripthostError
+from scripthost.errors import ScriptError, ScripthostError
 from scripthost.langs import perf_sample
 from scripthost.exec_paths import exec_path, own_exec_path
-from scripthost.langs.base import Runtime, ScriptError
+from scripthost.langs.base import Runtime
 from scripthost.outfault import OutputFault
 
 __all__ = ["PerlRuntime"]
@@ -231,8 +231,8 @@ class PerlRuntime(Runtime):
         self._emit(b"E" + bytes((kind,)) + payload)
 
     def record(self, rtype: int, misc: int, body: bytes, time: int) -> None:
-        if rtype in (3, 7) and len(body) >= 16 and self.session is not None:  # COMM, FORK
-            tid = struct.unpack_from("<i", body, 4 if rtype == 3 else 8)[0]
+        tid = named_tid(rtype, body) if self.session is not None else None
+        if tid is not None:
             self._control(b"C" + struct.pack("<i", tid) + _s(self.session.comms.get(tid, "")))
 
     def lost(self, kind: str, count: int) -> None:
@@ -341,9 +341,9 @@ class PerlRuntime(Runtime):
         """Samples packed: id, cpu, time, tid, raw data, the callchain when a tracepoint
         has one, and the record and its perf_sample when the script has process_event."""
         kind = bool(tracepoint and ev.sample_type & SampleType.CALLCHAIN) + 2 * self.has_process_event
-        body = ["    smp = parse(item[2], item[1])", "    raw = smp[6] or b''",
+        body = ["    smp = parse(item[2], item[1])", f"    raw = smp[{S_RAW}] or b''",
                 f"    if rt.events[1] != {kind}:", f"        rt._send_events({kind})",
-                "    out = rt.events", f"    out += head({pid}, smp[1] & 0xFFFFFFFF, smp[0], smp[3], len(raw))", "    out += raw"]
+                "    out = rt.events", f"    out += head({pid}, smp[{S_CPU}] & 0xFFFFFFFF, smp[{S_TIME}], smp[{S_TID}], len(raw))", "    out += raw"]
         if kind & 1:
             body.append("    out += rt._callchain(item)")
         if kind & 2:

@@ -20,17 +20,18 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from scripthost.engine import _core
-from scripthost.engine.attrs import Evsel, S_RAW
+from scripthost.engine.attrs import S_EVSEL, S_RAW, Evsel
 from scripthost.engine.codegen import compile_handler, struct_reads, tracepoint_decoder
+from scripthost.engine.generated import generated_base
 from scripthost.engine.source import record_fault
 from scripthost.engine.tpformat import payload_need
 from scripthost.engine.layouts import SampleType
 from scripthost.engine.session import Session
-from scripthost.errors import ScripthostError
+from scripthost.errors import ScriptError, ScripthostError
 # at import time: the finder below may first run inside a script's `import subprocess`,
 # which perf_exec_path needs whole (subprocess imports msvcrt before it defines run)
 from scripthost.exec_paths import exec_path, perf_exec_path
-from scripthost.langs.base import Runtime, ScriptError
+from scripthost.langs.base import Runtime
 from scripthost.langs.sample_dict import SampleDicts, frames
 
 __all__ = ["PythonRuntime", "field_value_plan"]
@@ -180,11 +181,11 @@ class _Context:
 def _common_field(ctx: Any, name: str, default: Optional[int] = None) -> int:
     item = ctx if isinstance(ctx, tuple) else getattr(ctx, "sample", None)
     smp = item[3].parse(item[2], item[1]) if item is not None else None
-    if smp is None or smp[S_RAW] is None or smp[8].tp_format is None:
+    if smp is None or smp[S_RAW] is None or smp[S_EVSEL].tp_format is None:
         if default is not None:
             return default
         raise TypeError(f"{name}: no current tracepoint event")
-    f = smp[8].tp_format.field(name)
+    f = smp[S_EVSEL].tp_format.field(name)
     if f is None:
         if default is not None:
             return default
@@ -406,7 +407,7 @@ def print_script_traceback(e: BaseException) -> None:
     """The script's traceback, without scripthost's own frames."""
     tb = e.__traceback__
     while tb is not None and (tb.tb_frame.f_code.co_filename.startswith(_PKG_DIR)
-                              or tb.tb_frame.f_code.co_filename == _GEN):
+                              or generated_base(tb.tb_frame.f_code.co_filename) == _GEN):
         tb = tb.tb_next
     sys.stdout.flush()
     traceback.print_exception(type(e), e, tb, file=sys.stderr)
