@@ -243,8 +243,10 @@ fail:
     return NULL;
 }
 
-static int reserve(LinesOut *out, size_t more)
+static inline int reserve(LinesOut *out, size_t more)
 {
+    if (out->n + more <= out->cap)  /* the common case, without a call */
+        return 0;
     return grow_to((void **)&out->buf, &out->cap, out->n + more, 1);
 }
 
