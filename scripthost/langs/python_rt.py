@@ -319,7 +319,11 @@ class PythonRuntime(Runtime):
         """The native core's plan for ``ev``'s handler, where the core can build its
         arguments alone: a tracepoint handled by name, its sample fields at fixed offsets,
         and none of what needs the event as a Python object (a callchain, the sample dict,
-        perf_trace_context's calls)."""
+        perf_trace_context's calls); or a sampled event's process_event(param_dict), its
+        dict built by the core (`SampleDicts.plan`)."""
+        if not ev.is_tracepoint:
+            fn = self.globals.get("process_event")
+            return self.sample_dict.plan(ev, fn, self.handler(ev)) if callable(fn) else None
         if self._uses_context or not ev.is_tracepoint or ev.tp_format is None \
                 or ev.sample_type & SampleType.CALLCHAIN:
             return None

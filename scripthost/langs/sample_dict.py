@@ -4,12 +4,13 @@ a table."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Optional
 
 from scripthost.engine.attrs import (
     Evsel, S_BUF, S_CALLCHAIN, S_CPU, S_IP, S_PERIOD, S_PID, S_POS, S_RAW, S_TID, S_TIME,
 )
 from scripthost.engine.layouts import SampleType
+from scripthost.engine.machine import CONTEXT_MAX, CONTEXT_MODE
 from scripthost.engine.session import Session
 
 __all__ = ["SampleDicts", "frames"]
@@ -71,6 +72,36 @@ class SampleDicts:
         d["iregs"] = ""
         d["uregs"] = ""
         return d
+
+    def plan(self, ev: Evsel, fn: Callable[[dict], Any], fallback: Callable[[tuple], Any]) -> Optional[tuple]:
+        """The native core's plan of ``ev``'s dicts (csrc/sample_dicts.h), handed to
+        ``fn``: for samples with a pid and tid and nothing beyond the fields at fixed
+        offsets and the callchain; None where this builder alone makes them."""
+        st = ev.sample_type
+        if ev.is_tracepoint or st & (_DICT_EXTRAS | SampleType.RAW) or not st & SampleType.TID:
+            return None
+        lay = ev.fixed_layout
+        offsets = tuple(lay[name][0] if name in lay else 0 for name in ("pid", "time", "cpu", "period", "ip"))
+        chain = ev.fixed_end if st & SampleType.CALLCHAIN else 0
+        period = ev.attr["sample_period"] if not st & SampleType.PERIOD else 0
+        s = self.session
+        return ("dict", fn, s.evsel_name(ev), ev.attr_struct, s.comms, fallback, ev, offsets + (chain,), period,
+                self._facts, s.machine, (CONTEXT_MAX, tuple(CONTEXT_MODE.items())))
+
+    def _facts(self, pid: int, cpumode: int, ip: int) -> tuple:
+        """What the core's dicts hold of an address: the dict's items for a sample at it
+        (dso..., symbol, symoff, as `__call__` sets them), and its frame's (sym, sym_off, dso)."""
+        loc = self.session.machine.resolve(pid, cpumode, ip)
+        sym, m = loc.sym, loc.map
+        items: list[tuple[str, Any]] = []
+        if m is not None:
+            items += [("dso", m.dso.name), ("dso_bid", m.dso.build_id), ("dso_map_start", m.start),
+                      ("dso_map_end", m.end)]
+        if sym is not None:
+            items += [("symbol", sym.name), ("symoff", loc.addr - sym.start)]
+        frame_sym = (sym.start, sym.end, sym.binding, sym.name) if sym is not None else None
+        return (tuple(items), (frame_sym, loc.addr - sym.start if sym is not None else 0,
+                               m.dso.name if m is not None else None))
 
 
 def frames(locs: Any) -> list[dict[str, Any]]:

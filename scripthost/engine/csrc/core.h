@@ -70,6 +70,28 @@ typedef struct {
     int unordered;     /* perf without ordered events: every settle delivers all in arrival order */
 } Queue;
 
+/* little-endian reads (every layout here) at r + off; the caller has checked the length */
+static inline uint64_t read_u64(const unsigned char *r, uint32_t off)
+{
+    uint64_t v;
+    memcpy(&v, r + off, 8);
+    return v;
+}
+
+static inline uint32_t read_u32(const unsigned char *r, uint32_t off)
+{
+    uint32_t v;
+    memcpy(&v, r + off, 4);
+    return v;
+}
+
+/* raise *need to cover a field of size bytes at off (0: the sample has no such field) */
+static inline void need_field(uint32_t *need, uint32_t off, uint32_t size)
+{
+    if (off && off + size > *need)
+        *need = off + size;
+}
+
 /* make room for need elements of elem bytes in *buf (capacity *cap, doubled as needed);
  * -1 with MemoryError set */
 int grow_to(void **buf, size_t *cap, size_t need, size_t elem);

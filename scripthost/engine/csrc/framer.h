@@ -7,6 +7,7 @@
 #include "batch.h"
 #include "frames.h"
 #include "lines.h"
+#include "sample_dicts.h"
 
 typedef enum {
     FRAME_END = 0,          /* no whole record left before the end given */
@@ -18,13 +19,15 @@ typedef enum {
 } FrameStatus;
 
 /* where an evsel's samples go */
-typedef enum { ROUTE_ITEMS = 0, ROUTE_CALL = 1, ROUTE_BATCH = 2, ROUTE_SLICE = 3, ROUTE_DROP = 4, ROUTE_LINE = 5 } RouteKind;
+typedef enum { ROUTE_ITEMS = 0, ROUTE_CALL = 1, ROUTE_BATCH = 2, ROUTE_SLICE = 3, ROUTE_DROP = 4, ROUTE_LINE = 5,
+               ROUTE_DICT = 6 } RouteKind;
 
 typedef struct {
     char asked, kind;
     uint16_t type;              /* ROUTE_BATCH: the event type the sink is told; ROUTE_SLICE: its id */
     HandlerPlan *plan;          /* ROUTE_CALL */
     LinePlan *line;             /* ROUTE_LINE */
+    DictPlan *dict;             /* ROUTE_DICT */
     int frame_kind;             /* ROUTE_SLICE: the frame kind, where the slice starts, RAW's size */
     uint32_t start, raw_size_off;
 } Route;

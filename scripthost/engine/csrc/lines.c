@@ -148,12 +148,6 @@ static int plan_holds(const LinePlan *p)
     return reads == p->nreads;
 }
 
-static void need_field(LinePlan *p, uint32_t off, uint32_t size)
-{
-    if (off && off + size > p->need)
-        p->need = off + size;
-}
-
 LinePlan *line_plan_new(PyObject *spec)
 {
     PyObject *line, *cols, *comms, *fallback, *evsel, *reads, *where, *machine, *contexts;
@@ -176,7 +170,6 @@ LinePlan *line_plan_new(PyObject *spec)
     PyObject *seq = PySequence_Fast(reads, "a line plan's reads must be a sequence");
     if (!seq)
         return NULL;
-    PyObject *ctx = NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     LinePlan *p = PyMem_Calloc(1, sizeof *p + (size_t)n * sizeof(LineRead));
     if (!p) {
@@ -210,38 +203,19 @@ LinePlan *line_plan_new(PyObject *spec)
         goto fail;
     }
     strcpy(p->cols, colstr);
-    need_field(p, pid_off, 8);
-    need_field(p, time_off, 8);
-    need_field(p, cpu_off, 4);
-    need_field(p, period_off, 8);
-    need_field(p, raw_size_off, 4);
-    need_field(p, ip_off, 8);
-    need_field(p, chain_off, 8);
+    need_field(&p->need, pid_off, 8);
+    need_field(&p->need, time_off, 8);
+    need_field(&p->need, cpu_off, 4);
+    need_field(&p->need, period_off, 8);
+    need_field(&p->need, raw_size_off, 4);
+    need_field(&p->need, ip_off, 8);
+    need_field(&p->need, chain_off, 8);
     if (tid_off && (!pid_off || tid_off != pid_off + 4)) {
         PyErr_SetString(PyExc_ValueError, "a line plan's tid must follow its pid");
         goto fail;
     }
-    unsigned long long context_min;
-    PyObject *pairs;
-    if (!PyArg_ParseTuple(contexts, "KO", &context_min, &pairs))
+    if (contexts_parse(&p->contexts, contexts) < 0)
         goto fail;
-    p->context_min = context_min;
-    ctx = PySequence_Fast(pairs, "a line plan's contexts must be a sequence");
-    if (!ctx)
-        goto fail;
-    if (PySequence_Fast_GET_SIZE(ctx) > LINE_MAX_CONTEXTS) {
-        PyErr_SetString(PyExc_ValueError, "a line plan takes at most 8 callchain contexts");
-        goto fail;
-    }
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(ctx); i++) {
-        unsigned long long marker;
-        int mode;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(ctx, i), "Ki", &marker, &mode))
-            goto fail;
-        p->contexts[i] = marker;
-        p->context_modes[i] = mode;
-        p->ncontexts = (int)i + 1;
-    }
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned int offset;
         const char *code;
@@ -254,7 +228,6 @@ LinePlan *line_plan_new(PyObject *spec)
         p->reads[i] = (LineRead){code[0], offset};
     }
     Py_CLEAR(seq);
-    Py_CLEAR(ctx);
     int ok = compile_format(p, f, flen);
     if (ok < 0)
         goto fail;
@@ -266,23 +239,14 @@ LinePlan *line_plan_new(PyObject *spec)
     return p;
 fail:
     Py_XDECREF(seq);
-    Py_XDECREF(ctx);
     line_plan_free(p);
     return NULL;
 }
 
-/* the first entries of a callchain marker's context (its cpumode), or -1: not a marker
- * this plan knows */
-static int context_mode(const LinePlan *p, uint64_t marker)
+static inline int reserve(LinesOut *out, size_t more)
 {
-    for (int i = 0; i < p->ncontexts; i++)
-        if (p->contexts[i] == marker)
-            return p->context_modes[i];
-    return -1;
-}
-
-static int reserve(LinesOut *out, size_t more)
-{
+    if (out->n + more <= out->cap)  /* the common case, without a call */
+        return 0;
     return grow_to((void **)&out->buf, &out->cap, out->n + more, 1);
 }
 
@@ -368,8 +332,8 @@ static int put_stack(LinesOut *out, LinePlan *p, const unsigned char *rec, uint6
     for (uint64_t i = 0; i < nr; i++) {
         uint64_t ip;
         memcpy(&ip, rec + p->chain_off + 8 + 8 * i, 8);
-        if (ip >= p->context_min) {
-            mode = context_mode(p, ip);
+        if (ip >= p->contexts.min) {
+            mode = contexts_mode(&p->contexts, ip);
             if (mode < 0) {
                 out->n = start;
                 break;
@@ -388,20 +352,6 @@ static int put_stack(LinesOut *out, LinePlan *p, const unsigned char *rec, uint6
         return -1;
     out->buf[out->n++] = '\n';
     return 0;
-}
-
-static uint64_t read_u64(const unsigned char *r, uint32_t off)
-{
-    uint64_t v;
-    memcpy(&v, r + off, 8);
-    return v;
-}
-
-static uint32_t read_u32(const unsigned char *r, uint32_t off)
-{
-    uint32_t v;
-    memcpy(&v, r + off, 4);
-    return v;
 }
 
 int line_add(LinesOut *out, LinePlan *p, PyObject *chunk, uint32_t pos, uint64_t time)

@@ -30,8 +30,6 @@ enum {
     COL_STACK = 'S',    /* the callchain, a "\t<resolved text>\n" line per entry, then "\n" */
 };
 
-#define LINE_MAX_CONTEXTS 8
-
 typedef struct {
     PyObject *line;     /* the %-format of the whole line */
     char *text;         /* its literal text, UTF-8 */
@@ -47,10 +45,7 @@ typedef struct {
     uint64_t period;    /* the period shown when it is not sampled */
     uint32_t time_div;
     SymCache syms;      /* for the ip's and callchain's text */
-    uint64_t contexts[LINE_MAX_CONTEXTS];  /* callchain context markers, and their cpumodes */
-    int context_modes[LINE_MAX_CONTEXTS];
-    int ncontexts;
-    uint64_t context_min; /* entries from here on are markers */
+    Contexts contexts;
     Py_ssize_t nreads;
     LineRead reads[];
 } LinePlan;

@@ -40,6 +40,7 @@ static void free_routes(Framer *self)
     for (Py_ssize_t i = 0; i < self->nroutes; i++) {
         plan_free(self->routes[i].plan);
         line_plan_free(self->routes[i].line);
+        dict_plan_free(self->routes[i].dict);
     }
     PyMem_Free(self->routes);
     self->routes = NULL;
@@ -296,6 +297,14 @@ static Route *route_of(Framer *self, int32_t ev)
             Py_DECREF(spec);
             return NULL;
         }
+    } else if (PyTuple_Check(spec) && PyTuple_GET_SIZE(spec) > 0 && PyUnicode_Check(PyTuple_GET_ITEM(spec, 0))
+               && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), "dict") == 0) {
+        r->dict = dict_plan_new(spec);
+        if (!r->dict) {
+            Py_DECREF(spec);
+            return NULL;
+        }
+        r->kind = ROUTE_DICT;
     } else if (PyTuple_Check(spec) && PyTuple_GET_SIZE(spec) == 5
                && PyUnicode_Check(PyTuple_GET_ITEM(spec, 0))
                && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(spec, 0), "slice") == 0) {
@@ -376,6 +385,10 @@ static int hand_on(Framer *self, PyObject *deliver, size_t n)
             memcpy(&size, rec + 6, 2);
             rc = frames_add(&self->frames, route->frame_kind, route->type, rec, size, route->start,
                             route->raw_size_off);
+        } else if (route->kind == ROUTE_DICT) {
+            rc = flush_outs(self);
+            if (rc == 0)
+                rc = dict_call(route->dict, e->obj, e->pos, e->time);
         } else {
             rc = flush_outs(self);
             if (rc == 0)
@@ -432,7 +445,8 @@ PyDoc_STRVAR(set_planner_doc,
 "that kind handed to frames(kind, payload) at frame_limit bytes (error: raised for\n"
 "a sample whose RAW data runs past it); (\"line\", line format, comms, fallback,\n"
 "evsel, tid/time/cpu/RAW size offsets, time divisor, reads), the default output's\n"
-"line formatted here and gathered for write (lines.h); \"drop\", nothing; or a plan of a handler\n"
+"line formatted here and gathered for write (lines.h); (\"dict\", ...), perf_sample_dict\n"
+"built here and handed to its handler (sample_dicts.h); \"drop\", nothing; or a plan of a handler\n"
 "the core calls itself: (fn, event name, context, comms, error, tid offset,\n"
 "time offset, cpu offset, RAW size offset, fields), each field (kind, offset,\n"
 "size, base) with kind one of the FIELD_* constants, error(message, chunk, pos)\n"

@@ -6,6 +6,8 @@
 
 static void symcache_clear(SymCache *c)
 {
+    for (size_t i = 0; i < c->cap; i++)
+        Py_CLEAR(c->slots[i].obj);
     if (c->slots)
         memset(c->slots, 0, c->cap * sizeof *c->slots);
     c->n = 0;
@@ -14,6 +16,7 @@ static void symcache_clear(SymCache *c)
 
 void symcache_free(SymCache *c)
 {
+    symcache_clear(c);
     Py_CLEAR(c->where);
     Py_CLEAR(c->machine);
     PyMem_Free(c->slots);
@@ -78,23 +81,62 @@ static int make_room(SymCache *c)
     return 0;
 }
 
+/* the slot holding (pid, mode, ip), or the empty one where it would go */
+static SymEntry *lookup(SymCache *c, int32_t pid, int mode, uint64_t ip)
+{
+    for (size_t j = slot_of(c->cap, pid, mode, ip);; j = (j + 1) & (c->cap - 1)) {
+        SymEntry *e = &c->slots[j];
+        if (!e->used || (e->ip == ip && e->pid == pid && e->mode == mode))
+            return e;
+    }
+}
+
+/* where()'s answer for a miss, and the slot it goes to; NULL with an exception */
+static PyObject *miss(SymCache *c, int32_t pid, int mode, uint64_t ip, SymEntry **slot)
+{
+    PyObject *r = PyObject_CallFunction(c->where, "iiK", (int)pid, mode, (unsigned long long)ip);
+    if (!r)
+        return NULL;
+    if (make_room(c) < 0) {
+        Py_DECREF(r);
+        return NULL;
+    }
+    *slot = lookup(c, pid, mode, ip);
+    return r;
+}
+
+PyObject *symcache_obj(SymCache *c, int32_t pid, int mode, uint64_t ip)
+{
+    if (mode != 2)
+        pid = -1;
+    if (c->cap) {
+        SymEntry *e = lookup(c, pid, mode, ip);
+        if (e->used)
+            return e->obj;
+    }
+    SymEntry *e;
+    PyObject *r = miss(c, pid, mode, ip, &e);
+    if (!r)
+        return NULL;
+    *e = (SymEntry){ip, pid, (uint8_t)mode, 1, 0, 0, r};
+    c->n++;
+    return r;
+}
+
 int symcache_text(SymCache *c, int32_t pid, int mode, uint64_t ip, const char **text, size_t *len)
 {
     if (mode != 2)
         pid = -1;  /* only user space is per process (Machine.resolve) */
     if (c->cap) {
-        for (size_t j = slot_of(c->cap, pid, mode, ip);; j = (j + 1) & (c->cap - 1)) {
-            SymEntry *e = &c->slots[j];
-            if (!e->used)
-                break;
-            if (e->ip == ip && e->pid == pid && e->mode == mode) {
-                *text = c->arena + e->at;
-                *len = e->len;
-                return 0;
-            }
+        SymEntry *e = lookup(c, pid, mode, ip);
+        if (e->used) {
+            *text = c->arena + e->at;
+            *len = e->len;
+            return 0;
         }
     }
-    PyObject *r = PyObject_CallFunction(c->where, "iiK", (int)pid, mode, (unsigned long long)ip);
+    SymEntry *e;
+    PyObject *r = miss(c, pid, mode, ip, &e);
     if (!r)
         return -1;
     if (!PyBytes_Check(r)) {
@@ -103,21 +145,52 @@ int symcache_text(SymCache *c, int32_t pid, int mode, uint64_t ip, const char **
         return -1;
     }
     size_t n = (size_t)PyBytes_GET_SIZE(r);
-    if (c->used + n > SYMCACHE_MAX_ARENA)
+    if (c->used + n > SYMCACHE_MAX_ARENA) {
         symcache_clear(c);
-    if (make_room(c) < 0 || grow_to((void **)&c->arena, &c->acap, c->used + n + 1, 1) < 0) {
+        e = lookup(c, pid, mode, ip);
+    }
+    if (grow_to((void **)&c->arena, &c->acap, c->used + n + 1, 1) < 0) {
         Py_DECREF(r);
         return -1;
     }
-    size_t j = slot_of(c->cap, pid, mode, ip);
-    while (c->slots[j].used)
-        j = (j + 1) & (c->cap - 1);
     memcpy(c->arena + c->used, PyBytes_AS_STRING(r), n);
     Py_DECREF(r);
-    c->slots[j] = (SymEntry){ip, pid, (uint8_t)mode, 1, (uint32_t)c->used, (uint32_t)n};
+    *e = (SymEntry){ip, pid, (uint8_t)mode, 1, (uint32_t)c->used, (uint32_t)n, NULL};
     c->n++;
     *text = c->arena + c->used;
     *len = n;
     c->used += n;
+    return 0;
+}
+
+int contexts_parse(Contexts *c, PyObject *spec)
+{
+    unsigned long long min;
+    PyObject *pairs;
+    if (!PyArg_ParseTuple(spec, "KO", &min, &pairs))
+        return -1;
+    PyObject *seq = PySequence_Fast(pairs, "callchain contexts must be a sequence");
+    if (!seq)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > MAX_CONTEXTS) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "at most 8 callchain contexts");
+        return -1;
+    }
+    c->min = min;
+    c->n = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned long long marker;
+        int mode;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "Ki", &marker, &mode)) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        c->markers[i] = marker;
+        c->modes[i] = mode;
+        c->n = (int)i + 1;
+    }
+    Py_DECREF(seq);
     return 0;
 }
