@@ -53,6 +53,8 @@ _COMM_BODY = 8  # u32 pid, tid
 _PIDS = struct.Struct("<ii")
 _MMAP = struct.Struct("<iiQQQ")
 _MMAP_BUILD_ID = 1 << 14
+_MMAP_DATA = 1 << 13  # PERF_RECORD_MISC_MMAP_DATA: a data map (perf record -d)
+_PROT_EXEC = 4  # MMAP2 prot
 
 
 class Consumer:
@@ -176,6 +178,8 @@ class Session:
         self.stopped = False
         #: called with (feature id, payload, offset) as a pipe's HEADER_FEATURE arrives
         self.on_feature: Optional[Callable[[int, bytes, int], None]] = None
+        #: called with (evsel, record offset, record size) as a pipe's HEADER_ATTR arrives
+        self.on_attr: Optional[Callable[[Evsel, int, int], None]] = None
 
         self._id_pos: Optional[int] = None
         #: the native core: framing, ordering, and the handlers it calls itself
@@ -484,7 +488,9 @@ class Session:
             if asize < 64 or 8 + asize > size:
                 raise StreamError(f"corrupt HEADER_ATTR: attr size {asize} in a {size}-byte record", off)
             ids = [U64.unpack_from(buf, p)[0] for p in range(pos + 8 + asize, pos + size - 7, 8)]
-            self._add_evsel(buf[pos + 8:pos + 8 + asize], ids, off + 8)
+            ev = self._add_evsel(buf[pos + 8:pos + 8 + asize], ids, off + 8)
+            if self.on_attr is not None:
+                self.on_attr(ev, off, size)
         elif rtype == R.HEADER_TRACING_DATA:
             if size < 12:
                 raise StreamError("corrupt HEADER_TRACING_DATA record", off)
@@ -645,14 +651,16 @@ class Session:
                 return
             pid, _, start, length, pgoff = _MMAP.unpack_from(body, 0)
             name, bid = body[32:], ""
+            executable = not misc & _MMAP_DATA
         else:
             if len(body) < 64:
                 return
             pid, _, start, length, pgoff = _MMAP.unpack_from(body, 0)
             name = body[64:]
             bid = body[36:36 + min(body[32], 20)].hex() if misc & _MMAP_BUILD_ID else ""
+            executable = bool(body[56] & _PROT_EXEC)
         name = name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-        m.mmap(pid, start, length, pgoff, name, (misc & 7) == 1, bid)
+        m.mmap(pid, start, length, pgoff, name, (misc & 7) == 1, bid, executable)
 
     # -- end of run ------------------------------------------------------------------
 
