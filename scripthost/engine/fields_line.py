@@ -76,8 +76,8 @@ def fields_handler(printer: Any, ev: Evsel, name: str, chosen: frozenset) -> Cal
             parts.append("[%03d] " % smp[1])
         if has("misc"):
             parts.append(misc_text(buf[pos + 4]))
-        if clock is not None:
-            parts.append(tod_text(clock, smp[0], div == 1))
+        if has("tod"):  # from a pipe without CLOCK_DATA perf says so on each line
+            parts.append(tod_text(clock, smp[0], div == 1) if clock is not None else "disabled ")
         if has("time"):
             parts.append(when % (smp[0] // 1000000000, smp[0] % 1000000000 // div))
         if has("period"):
