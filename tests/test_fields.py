@@ -24,7 +24,7 @@ FIELDS = ["comm,pid,tid,cpu,time,event,ip,sym,dso", "comm,pid,tid,time,event,ip,
           "period,event", "time,event,trace", "tid,pid", "pid", "cpu,comm", "trace", "sw:comm,tid",
           "sw:+pid", "trace:comm,tid", "trace:time,event,trace,ip,sym", "comm,event,ip,dso", "+cpu",
           "addr", "comm,-tid", "bogus", "foo:comm", "sw:comm,trace", "sw:addr", "sw:comm,cpu", "symoff",
-          "ip,srcline", "flags", "comm,flags", "misc,time", "tod", "ip,brstackinsn", "cpu,misc,flags,trace"]
+          "srcline", "flags", "comm,flags", "misc,time", "tod", "ip,brstackinsn", "cpu,misc,flags,trace"]
 
 
 @can_record
@@ -102,6 +102,18 @@ def test_tod_matches_perf(tmp_path: Path, mode: str) -> None:
     args, stdin = record_input(tmp_path, mode, "-k", "mono", "-e", "cpu-clock", "-c", "100000", "--", *PIPE_BUSY)
     _same_as_perf(["tod,time", "misc,tod,time,event", "tod"], args, stdin)
     _same_as_perf(["tod,time"], args, stdin, "--ns")
+
+
+@can_record
+def test_fields_not_rendered_are_refused(tmp_path: Path) -> None:
+    """srcline, srccode, insn and insnlen (perf reads them from the binaries): a one-line
+    error saying so, rather than lines unlike perf's."""
+    args, _ = record_input(tmp_path, "file", "-e", "cpu-clock", "-c", "100000", "--", "/bin/true")
+    for spec in ("ip,srcline", "ip,srccode", "insn", "ip,insnlen"):
+        s = scripthost("trace", "-F", spec, *args)
+        assert s.returncode == 1 and not s.stdout, spec
+        assert s.stderr.decode().startswith(f"scripthost: -F {spec.split(',')[-1]} is not implemented"), spec
+        assert b"Traceback" not in s.stderr and len(s.stderr.splitlines()) == 1, spec
 
 
 STACKCOLLAPSE = Path(os.environ.get("SCRIPTHOST_FLAMEGRAPH_DIR", "/work/inputs")) / "stackcollapse-perf.pl"

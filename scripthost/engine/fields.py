@@ -57,6 +57,9 @@ _NEEDS_FIELD = (("symoff", "sym", "Display of offsets requested but symbol is no
                  "selected. Hence, no address to lookup the source line number."))
 _NO_BRANCHES = ("Display of branch stack assembler requested, but non all-branch filter set\n"
                 "Hint: run 'perf record -b ...'")
+# fields perf fills from the binaries themselves (addr2line on their debug info, their
+# instruction bytes decoded), which scripthost does not do: refused, not printed wrong
+_NOT_RENDERED = ("srcline", "srccode", "insn", "insnlen")
 _NO_CLOCK = "Can't provide 'tod' time, missing clock data. Please record with -k/--clockid option."
 # perf's exit status for a field the samples lack: file mode, pipe mode (-EINVAL from
 # the HEADER_ATTR record's handler)
@@ -153,6 +156,10 @@ def sampled_fields(sel: FieldSelection, attr_type: int, sample_type: int, event:
         raise ScripthostError(_NO_BRANCHES, exit_code=status)
     if "tod" in chosen and not clock_data:
         raise ScripthostError(_NO_CLOCK, exit_code=status)
+    for name in _NOT_RENDERED:
+        if name in chosen:
+            raise ScripthostError(f"-F {name} is not implemented by scripthost (perf reads it from the "
+                                  f"binaries' debug info or code); drop it from -F or use perf script")
     return chosen
 
 
