@@ -1,7 +1,8 @@
 """perf script's -F/--fields as data: the field names perf 6.1 accepts, its output
 types and their default fields, and the parsing of a -F value into the fields each
 event type prints (perf's rules: `type:list` sets one type, a bare list sets every
-type, `+f`/`-f` add to or remove from the defaults)."""
+type, `+f`/`-f` add to or remove from the defaults), and perf's check of those fields
+against the samples each type's first event carries."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from dataclasses import dataclass
 from typing import Optional, TextIO
 
 from scripthost.errors import ScripthostError, UsageError
-from scripthost.engine.layouts import SampleType
+from scripthost.engine.layouts import DUMMY_CONFIG, AttrType, SampleType
 
-__all__ = ["FIELD_NAMES", "FieldSelection", "parse_fields", "sampled_fields"]
+__all__ = ["FIELD_NAMES", "FieldSelection", "parse_fields", "sampled_fields", "pipe_fields"]
 
 # every name perf 6.1's -F accepts, in its help text's order
 FIELD_NAMES: tuple[str, ...] = (
@@ -33,25 +34,50 @@ _SLOTS: tuple[tuple[Optional[str], str, tuple[int, ...], frozenset], ...] = (
     ("synth", "unknown", (6,), frozenset(("trace", "bpf-output"))),
     (None, "unknown", (), frozenset(("trace", "bpf-output"))),
 )
-_SAMPLED = frozenset(("comm", "tid", "time", "event", "ip", "sym", "symoff", "dso", "period"))
+# perf's defaults; its check drops those the samples lack (cpu, mostly)
+_SAMPLED = frozenset(("comm", "tid", "cpu", "time", "event", "ip", "sym", "symoff", "dso", "period"))
 _DEFAULTS: dict[int, frozenset] = {0: _SAMPLED, 1: _SAMPLED, 3: _SAMPLED, 5: _SAMPLED,
                                    2: frozenset(("comm", "tid", "time", "cpu", "event", "trace"))}
-# the sample_type bit a field needs, and its name in perf's error
+# the sample_type bits a field needs (any of them), and their name in perf's error
 _NEEDS = {"tid": (SampleType.TID, "TID"), "pid": (SampleType.TID, "TID"),
           "time": (SampleType.TIME, "TIME"), "cpu": (SampleType.CPU, "CPU"),
           "ip": (SampleType.IP, "IP"), "addr": (SampleType.ADDR, "ADDR"),
-          "period": (SampleType.PERIOD, "PERIOD")}
+          "period": (SampleType.PERIOD, "PERIOD"),
+          "weight": (SampleType.WEIGHT | SampleType.WEIGHT_STRUCT, "WEIGHT"),
+          "phys_addr": (SampleType.PHYS_ADDR, "PHYS_ADDR"), "data_src": (SampleType.DATA_SRC, "DATA_SRC"),
+          "iregs": (SampleType.REGS_INTR, "IREGS"), "uregs": (SampleType.REGS_USER, "UREGS"),
+          "data_page_size": (SampleType.DATA_PAGE_SIZE, "DATA_PAGE_SIZE"),
+          "code_page_size": (SampleType.CODE_PAGE_SIZE, "CODE_PAGE_SIZE"),
+          "ins_lat": (SampleType.WEIGHT_STRUCT, "WEIGHT_STRUCT")}
+# fields that need another field beside them, and perf's error without it
+_NEEDS_FIELD = (("symoff", "sym", "Display of offsets requested but symbol is notselected."),
+                ("srcline", "ip", "Display of source line number requested but sample IP is not\n"
+                 "selected. Hence, no address to lookup the source line number."),
+                ("srccode", "ip", "Display of source line number requested but sample IP is not\n"
+                 "selected. Hence, no address to lookup the source line number."))
+_NO_BRANCHES = ("Display of branch stack assembler requested, but non all-branch filter set\n"
+                "Hint: run 'perf record -b ...'")
+# fields perf fills from the binaries themselves (addr2line on their debug info, their
+# instruction bytes decoded), which scripthost does not do: refused, not printed wrong
+_NOT_RENDERED = ("srcline", "srccode", "insn", "insnlen")
+_NO_CLOCK = "Can't provide 'tod' time, missing clock data. Please record with -k/--clockid option."
+# perf's exit status for a field the samples lack: file mode, pipe mode (-EINVAL from
+# the HEADER_ATTR record's handler)
+_CHECK_EXIT = {False: 255, True: 234}
+# attr.type/config of the dummy side-band event, whose samples perf never checks
+DUMMY = (AttrType.SOFTWARE, DUMMY_CONFIG)
 
 
 @dataclass
 class FieldSelection:
     """What -F asked for, by attr.type: the fields each type prints (types -F left alone
-    are absent and print perf's default output), the names the user gave for it (perf
-    checks those against the samples) and whether the list replaced the defaults."""
+    are absent and print perf's default output), the names a bare (untyped) list gave for
+    it (perf checks those against the samples; a `type:` list's fields are dropped
+    silently where the samples lack them) and those a bare list removed with `-f`."""
 
     fields: dict[int, frozenset]
     named: dict[int, frozenset]
-    user_set: dict[int, bool]
+    unset: dict[int, frozenset]
 
     def of(self, attr_type: int) -> Optional[frozenset]:
         return self.fields.get(attr_type)
@@ -99,26 +125,58 @@ def parse_fields(spec: str, warn: TextIO = sys.stderr) -> FieldSelection:
                 named = add
             else:
                 chosen = named = frozenset(names) - invalid
-            sel.fields[t], sel.named[t], sel.user_set[t] = chosen, named, not signed
+            removed = frozenset(n[1:] for n in names if n[0] == "-") if not sep else frozenset()
+            sel.fields[t], sel.unset[t] = chosen, removed
+            sel.named[t] = frozenset() if sep else named
     return sel
 
 
-def sampled_fields(sel: FieldSelection, attr_type: int, sample_type: int, event: str) -> Optional[frozenset]:
+def sampled_fields(sel: FieldSelection, attr_type: int, sample_type: int, event: str, *,
+                   pipe: bool = False, clock_data: bool = True) -> Optional[frozenset]:
     """The fields an event prints under -F (None: perf's default output), after perf's
     check: a field the user named that its samples cannot supply is an error (exit
-    255); a default field they lack is dropped, and an unset list shows the cpu."""
+    255, from a pipe 234); a default field they lack is dropped.  ``clock_data``: whether the recording has perf's CLOCK_DATA (tod)."""
     chosen = sel.of(attr_type)
     if chosen is None:
         return None
     named = sel.named[attr_type]
+    status = _CHECK_EXIT[pipe]
     for name in FIELD_NAMES:
         need = _NEEDS.get(name)
         if name not in chosen or need is None or sample_type & need[0] or name == "period":
             continue  # without PERIOD sampled perf prints the attr's fixed period
         if name in named:
             raise ScripthostError(f"Samples for '{event}' event do not have {need[1]} attribute set. "
-                                  f"Cannot print '{name}' field.", exit_code=255)
+                                  f"Cannot print '{name}' field.", exit_code=status)
         chosen = chosen - {name}
-    if not sel.user_set[attr_type] and sample_type & SampleType.CPU:
-        chosen = chosen | {"cpu"}
+    for name, other, message in _NEEDS_FIELD:
+        if name in chosen and other not in chosen:
+            raise ScripthostError(message, exit_code=status)
+    if chosen & {"brstackinsn", "brstackinsnlen"}:
+        raise ScripthostError(_NO_BRANCHES, exit_code=status)
+    if "tod" in chosen and not clock_data:
+        raise ScripthostError(_NO_CLOCK, exit_code=status)
+    for name in _NOT_RENDERED:
+        if name in chosen:
+            raise ScripthostError(f"-F {name} is not implemented by scripthost (perf reads it from the "
+                                  f"binaries' debug info or code); drop it from -F or use perf script")
+    return chosen
+
+
+def pipe_fields(sel: FieldSelection, evsels: list, event: str, callchains: bool) -> Optional[frozenset]:
+    """The fields of the type of ``evsels[-1]``, the event whose attr has just arrived
+    in a pipe, as perf sets them then (None: perf's default output, or not the first
+    event of its type, which keeps the first one's).  perf checks the first event of
+    each type (the dummy event unchecked) and, when ``callchains`` are shown and an
+    event so far samples them, adds ip and sym to the type's fields unless a bare list
+    removed them."""
+    ev = evsels[-1]
+    if sel.of(ev.type) is None or any(e.type == ev.type for e in evsels[:-1]):
+        return None
+    if (ev.type, ev.config) == DUMMY:
+        chosen = sel.fields[ev.type]
+    else:
+        chosen = sampled_fields(sel, ev.type, ev.sample_type, event, pipe=True)
+    if callchains and any(e.sample_type & SampleType.CALLCHAIN for e in evsels):
+        chosen = chosen | ({"ip", "sym"} - sel.unset[ev.type])
     return chosen

@@ -340,6 +340,9 @@ MISC_COMM_EXEC = 1 << 13
 MISC_SWITCH_OUT = 1 << 13
 MISC_SWITCH_OUT_PREEMPT = 1 << 14
 MISC_MMAP_BUILD_ID = 1 << 14
+MISC_MMAP_DATA = 1 << 13  # a data map (perf record -d)
+#: an MMAP2 record's prot bit of an executable map
+PROT_EXEC = 4
 #: an MMAP/MMAP2 perf record synthesized after its /proc maps read timed out
 MISC_PROC_MAP_PARSE_TIMEOUT = 1 << 12
 

@@ -275,8 +275,8 @@ class Machine:
         return elf_table("[vdso]", data=image)
 
     def mmap(self, pid: int, start: int, length: int, pgoff: int, filename: str, kernel: bool,
-             build_id: str = "") -> None:
-        """An MMAP/MMAP2 record."""
+             build_id: str = "", executable: bool = True) -> None:
+        """An MMAP/MMAP2 record (``executable``: not a data map, which -d records)."""
         self.generation += 1
         if kernel or pid == -1:
             if filename.startswith(KERNEL_DSO):
@@ -285,7 +285,8 @@ class Machine:
             return  # kernel modules: not resolved (their symbols would come from the .ko files)
         identity = False
         if filename.startswith(_ANON_PREFIXES):
-            filename = f"/tmp/perf-{pid}.map"
+            # perf looks executable anonymous memory up in the JIT's map file
+            filename = f"/tmp/perf-{pid}.map" if executable else filename
             identity = True
         bid = build_id or self.build_ids.get(filename, "")
         maps = self.procs.get(pid)

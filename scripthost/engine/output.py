@@ -7,9 +7,11 @@ import struct
 from typing import Any, Callable, Optional, TextIO
 
 from scripthost.engine.attrs import S_CALLCHAIN, S_CPU, S_IP, S_PERIOD, S_PID, S_RAW, S_TID, S_TIME, Evsel
+from scripthost.errors import ScripthostError
 from scripthost.engine.codegen import compile_handler
-from scripthost.engine.fields import FieldSelection, sampled_fields
-from scripthost.engine.layouts import DUMMY_CONFIG, AttrType, RecordType as R, SampleType
+from scripthost.engine.fields import DUMMY, FieldSelection, pipe_fields, sampled_fields
+from scripthost.engine.fields_line import fields_handler
+from scripthost.engine.layouts import PIPE_HEADER, AttrType, Feature, RecordType as R, SampleType
 from scripthost.engine.line_plans import line_spec, where_text
 from scripthost.engine.session import Consumer, Session
 from scripthost.engine.sideband import ROUND_LINE, SHOWN_BY, describe, trailer_fields
@@ -109,13 +111,29 @@ class DefaultPrinter(Consumer):
 
     def begin(self, session: Session) -> None:
         self.session = session
-        if self.fields is not None:  # perf checks the first event of each type, by type, before any sample
+        if self.fields is not None and session.pipe:  # perf sets each type's fields as its attr arrives
+            self._pipe_chosen: dict[int, frozenset] = {}
+            session.on_attr = self._attr_arrived
+        elif self.fields is not None:  # perf checks the first event of each type, by type, before any sample
             firsts: dict[int, Evsel] = {}
             for ev in session.evsels:
-                if (ev.type, ev.config) != (AttrType.SOFTWARE, DUMMY_CONFIG):  # perf skips the side-band event
+                if (ev.type, ev.config) != DUMMY:
                     firsts.setdefault(ev.type, ev)
             for t in sorted(firsts):
                 self._chosen(firsts[t])
+
+    def _attr_arrived(self, ev: Evsel, offset: int, size: int) -> None:
+        """-F from a pipe: the fields of ``ev``'s type as perf sets them when its attr
+        arrives; a field its samples lack fails the record, perf's way."""
+        try:
+            chosen = pipe_fields(self.fields, self.session.evsels, self.session.evsel_name(ev),
+                                 not self.hide_call_graph)
+        except ScripthostError as e:
+            at = offset - PIPE_HEADER.size
+            e.args = (f"{e.args[0]}\n{'%#x' % at if at else '0'} [{size:#x}]: failed to process type: 64",)
+            raise
+        if chosen is not None:
+            self._pipe_chosen[ev.type] = chosen
 
     def _stack_text(self, key: tuple) -> str:
         """The lines of the stack ``key`` (pid, cpumode, callchain[, "sym"]), then a blank
@@ -180,7 +198,7 @@ class DefaultPrinter(Consumer):
         time_col = bool(st & SampleType.TIME)
         chosen = self._chosen(ev)
         if chosen is not None:
-            return self._fields_handler(ev, name, chosen)
+            return fields_handler(self, ev, name, chosen)
         if not ev.is_tracepoint:
             return self._sample_handler(ev, name)
         render = self._renderer(ev)
@@ -249,62 +267,10 @@ class DefaultPrinter(Consumer):
         """The fields -F has ``ev`` print; None for perf's default output."""
         if self.fields is None:
             return None
-        return sampled_fields(self.fields, ev.type, ev.sample_type, self.session.evsel_name(ev))
-
-    def _fields_handler(self, ev: Evsel, name: str, chosen: frozenset) -> Callable[[tuple], Any]:
-        """A line of the -F columns, in perf's order and widths: comm, tid/pid, cpu, time,
-        period, event, the tracepoint's fields, then the ip (or the callchain, a frame a
-        line) with its symbol, offset and dso as asked."""
-        has = chosen.__contains__
-        chain = has("ip") and bool(ev.sample_type & SampleType.CALLCHAIN) and not self.hide_call_graph
-        render = self._renderer(ev) if has("trace") and ev.is_tracepoint else None
-        comms, write, parse = self.session.comms, self.out.write, ev.parse
-        resolve, machine, padded = self.session.machine.resolve, self.session.machine, self._padded
-        when, div = self._time_fmt + ": ", self._time_div
-
-        def frame(loc: Any) -> str:
-            text = "%16x" % loc.addr
-            if has("sym"):
-                text += " " + loc.sym_name
-                if has("symoff") and loc.sym is not None:
-                    text += "+0x%x" % (loc.addr - loc.sym.start)
-            if has("dso"):
-                text += " (%s)" % loc.dso_name
-            return text
-
-        def h(item: tuple) -> None:
-            if not chosen:
-                return
-            buf, pos = item[2], item[1]
-            smp = parse(buf, pos)
-            tid = smp[S_TID]
-            parts = []
-            if has("comm"):
-                c = comms.get(tid)
-                c = c if c is not None else ":%d" % tid
-                parts.append(c + " " if chain else padded[c] + " ")
-            if has("pid") and has("tid"):
-                parts.append("%5d/%-5d " % (smp[S_PID], tid))
-            elif has("pid") or has("tid"):
-                parts.append("%5d " % (smp[S_PID] if has("pid") else tid))
-            if has("cpu"):
-                parts.append("[%03d] " % smp[S_CPU])
-            if has("time"):
-                parts.append(when % (smp[S_TIME] // 1000000000, smp[S_TIME] % 1000000000 // div))
-            if has("period"):
-                parts.append("%10d " % smp[S_PERIOD])
-            if has("event"):
-                parts.append(name + ": ")
-            if render is not None:
-                parts.append(render(smp[S_RAW] or b""))
-            if chain:
-                locs = machine.printed_chain(smp[S_PID], buf[pos + 4] & 7, smp[S_CALLCHAIN])
-                parts.append("\n" + "".join(["\t" + frame(loc) + "\n" for loc in locs]))
-            elif has("ip"):
-                parts.append(" " + frame(resolve(smp[S_PID], buf[pos + 4] & 7, smp[S_IP])))
-            parts.append("\n")
-            write("".join(parts))
-        return h
+        if self.session.pipe:
+            return self._pipe_chosen.get(ev.type)
+        return sampled_fields(self.fields, ev.type, ev.sample_type, self.session.evsel_name(ev),
+                              clock_data=Feature.CLOCK_DATA in self.session.features)
 
     def _sample_handler(self, ev: Evsel, name: str) -> Callable[[tuple], Any]:
         """A sampled event (cpu-clock, page-faults...): the header, then the ip's

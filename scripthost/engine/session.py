@@ -32,7 +32,7 @@ from scripthost.engine.filters import CPU_ERROR_STATUS, NO_SAMPLE_TIME, TIME_ERR
 from scripthost.engine.machine import Location, Machine
 from scripthost.engine.layouts import (
     EVENT_HEADER, AttrType, Feature, HARDWARE_EVENTS, HEADER_LAST_FEATURE, SOFTWARE_EVENTS, KNOWN_RECORD_TYPES,
-    MISC_MMAP_BUILD_ID, MISC_PROC_MAP_PARSE_TIMEOUT, RecordType as R, S32, U32, U64, named_tid,
+    MISC_MMAP_BUILD_ID, MISC_MMAP_DATA, MISC_PROC_MAP_PARSE_TIMEOUT, PROT_EXEC, RecordType as R, S32, U32, U64, named_tid,
 )
 from scripthost.engine.read_groups import ReadSplitter, reads_counters
 from scripthost.engine.reader import Recording, open_recording
@@ -198,6 +198,8 @@ class Session:
         self._unordered = False
         #: what set_filter asked for: time ranges (start, end; end 0 open), cpus, pids, tids
         self.filter_parts: tuple[list, list, list, list] = ([], [], [], [])
+        #: called with (evsel, record offset, record size) as a pipe's HEADER_ATTR arrives
+        self.on_attr: Optional[Callable[[Evsel, int, int], None]] = None
 
         #: the native core: framing, ordering, and the handlers it calls itself
         self._framer = Framer(R.SAMPLE, R.FINISHED_ROUND)
@@ -531,7 +533,9 @@ class Session:
             if asize < 64 or 8 + asize > size:
                 raise CorruptInput(f"corrupt HEADER_ATTR: attr size {asize} in a {size}-byte record", off)
             ids = [U64.unpack_from(buf, p)[0] for p in range(pos + 8 + asize, pos + size - 7, 8)]
-            self._add_evsel(buf[pos + 8:pos + 8 + asize], ids, off + 8)
+            ev = self._add_evsel(buf[pos + 8:pos + 8 + asize], ids, off + 8)
+            if self.on_attr is not None:
+                self.on_attr(ev, off, size)
         elif rtype == R.HEADER_TRACING_DATA:
             if size < 12:
                 raise CorruptInput("corrupt HEADER_TRACING_DATA record", off)
@@ -697,14 +701,16 @@ class Session:
                 return
             pid, _, start, length, pgoff = _MMAP.unpack_from(body, 0)
             name, bid = body[32:], ""
+            executable = not misc & MISC_MMAP_DATA
         else:
             if len(body) < 64:
                 return
             pid, _, start, length, pgoff = _MMAP.unpack_from(body, 0)
             name = body[64:]
             bid = body[36:36 + min(body[32], 20)].hex() if misc & MISC_MMAP_BUILD_ID else ""
+            executable = bool(body[56] & PROT_EXEC)
         name = name.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-        m.mmap(pid, start, length, pgoff, name, (misc & 7) == 1, bid)
+        m.mmap(pid, start, length, pgoff, name, (misc & 7) == 1, bid, executable)
 
     # -- end of run ------------------------------------------------------------------
 
