@@ -102,7 +102,7 @@ def _stdin_is_pipe() -> bool:
 
 def run_report(script: Script, args: list[str], inp: object) -> int:
     """Run a script's report half over ``inp`` (a path, '-' or a file object)."""
-    from scripthost.cli import run_recording
+    from scripthost.report import run_recording
     return run_recording(inp, str(script.path), args)  # type: ignore[arg-type]
 
 
@@ -163,7 +163,7 @@ _STREAM_FD = "/dev/fd/STREAM"
 def _run_live(script: Script, report_args: list[str], record_args: list[str]) -> int:
     from scripthost.engine.session import Session
     from scripthost.langs.base import runtime_for
-    from scripthost.cli import run_script_session
+    from scripthost.report import run_script_session
 
     command = parse_record_args(list(record_args)).command
     if command:

@@ -31,7 +31,7 @@ class SymbolOptions:
     def apply(self, session: "Session") -> None:
         session.machine.config = self.config
         if self.select is not None:
-            session.set_select(self.select.select(session.machine, session.comms))
+            session.set_select(self.select.select(session.machine.resolve, session.comms))
 
 
 def symbol_options(opts: "TraceOptions") -> Optional[SymbolOptions]:

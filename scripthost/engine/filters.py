@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from scripthost.errors import ScripthostError, UsageError
 
 if TYPE_CHECKING:
     from scripthost.engine.attrs import Evsel
-    from scripthost.engine.machine import Machine
 
 __all__ = ["SampleFilter", "ResolvedFilter", "check_cpus", "parse_filters", "parse_resolved_filter", "strlist"]
 
@@ -170,15 +169,15 @@ class ResolvedFilter:
     addr_range: int = 0
     dsos: Optional[frozenset] = None
 
-    def select(self, machine: "Machine", comms: dict[int, str]) -> Callable[["Evsel"], Callable[[tuple], bool]]:
+    def select(self, resolve: Callable[[int, int, int], Any],
+               thread_comms: dict[int, str]) -> Callable[["Evsel"], Callable[[tuple], bool]]:
         """For `Session.set_select`: per evsel, the test of a delivered sample item
         ``(time, pos, buf, evsel)``.  It reads the pid, tid and ip in place and resolves
         the ip (each map caches what its addresses resolved to) only when -S or --dsos
         asks; as perf, the comm is the thread's at the sample's time."""
         comms, symbols, dsos = self.comms, self.symbols, self.dsos
         addrs, span = self.addrs, self.addr_range
-        resolve = machine.resolve
-        names = comms
+        names = thread_comms
         resolving = symbols is not None or dsos is not None
 
         def for_evsel(ev: "Evsel") -> Callable[[tuple], bool]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[2] / "scripthost"
 
-#: cycles the lead removes when run_recording/run_script_session leave cli.py
-KNOWN_CYCLES = [{"scripthost.cli", "scripthost.live"}]
+#: cycles allowed: none
+KNOWN_CYCLES: list[set[str]] = []
 
 
 def _module_name(path: Path) -> str:

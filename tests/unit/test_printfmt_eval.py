@@ -68,5 +68,5 @@ def test_helpers_and_operators() -> None:
 
 def test_a_format_that_does_not_parse_prints_its_fields() -> None:
     pf = PrintFormat(parse_format(_helpers('"n=%d", (REC->n'), "x"))
-    assert pf.failed and pf.error_lines and pf.error_lines[0].startswith("  [x:helpers]")
+    assert pf.failed
     assert pf.render(_raw(0, 5, 10)) == "[FAILED TO PARSE] flags=0x0 state=5 n=10"
