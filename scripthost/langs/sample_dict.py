@@ -10,6 +10,7 @@ from scripthost.engine.attrs import (
     Evsel, S_BUF, S_CALLCHAIN, S_CPU, S_IP, S_PERIOD, S_PID, S_POS, S_RAW, S_TID, S_TIME,
 )
 from scripthost.engine.layouts import SampleType
+from scripthost.engine.symconf import DEFAULT_MAX_STACK
 from scripthost.engine.machine import CONTEXT_MAX, CONTEXT_MODE
 from scripthost.engine.session import Session
 
@@ -80,6 +81,8 @@ class SampleDicts:
         st = ev.sample_type
         if ev.is_tracepoint or st & (_DICT_EXTRAS | SampleType.RAW) or not st & SampleType.TID:
             return None
+        if st & SampleType.CALLCHAIN and self.session.machine.config.max_stack < DEFAULT_MAX_STACK:
+            return None  # the core hands on whole chains; --max-stack cuts scripts' chains here
         lay = ev.fixed_layout
         offsets = tuple(lay[name][0] if name in lay else 0 for name in ("pid", "time", "cpu", "period", "ip"))
         chain = ev.fixed_end if st & SampleType.CALLCHAIN else 0

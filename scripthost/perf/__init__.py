@@ -59,7 +59,7 @@ class sample_event:  # noqa: N801 - mainline's name
     as attributes by name."""
 
     __slots__ = ("_event", "evsel")
-    type = RecordType.SAMPLE
+    type = int(RecordType.SAMPLE)  # an int, as mainline's T_UINT member
 
     def __init__(self, event: Event, ev: evsel) -> None:
         self._event = event
