@@ -208,29 +208,39 @@ def _open_elf(src):
         return None
 
 
-_WANTED_TYPES = {"STT_FUNC", "STT_GNU_IFUNC", "STT_OBJECT", "STT_LOOS"}
+#: an Elf_Sym entry by ELF class (little endian; '>' for big): its fields' order differs
+_SYM_LAYOUT = {64: ("IBBHQQ", ("name", "info", "other", "shndx", "value", "size")),
+               32: ("IIIBBH", ("name", "value", "size", "info", "other", "shndx"))}
+STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_GNU_IFUNC = 0, 1, 2, 10
+#: symbol types perf keeps (STT_NOTYPE labels too, in text sections)
+_WANTED_TYPES = frozenset((STT_FUNC, STT_GNU_IFUNC, STT_OBJECT))
+SHN_UNDEF, SHN_LORESERVE = 0, 0xFF00  # undefined; from here on ABS, COMMON, XINDEX...
 
 
 def _elf_symbols(elf) -> list[tuple[int, int, int, str, int]]:
     """(value, size, binding, name, section index) of the symbols perf keeps,
-    from .symtab, else .dynsym."""
+    from .symtab, else .dynsym.  pyelftools finds the sections; their entries are
+    unpacked in bulk (pyelftools' per-symbol parsing dominated a system-wide run)."""
     from elftools.elf.sections import SymbolTableSection
+    codes, names = _SYM_LAYOUT[elf.elfclass]
+    entry = struct.Struct(("<" if elf.little_endian else ">") + codes)
+    at = {n: i for i, n in enumerate(names)}
+    i_name, i_info, i_shndx, i_value, i_size = at["name"], at["info"], at["shndx"], at["value"], at["size"]
     for secname in (".symtab", ".dynsym"):
         sec = elf.get_section_by_name(secname)
-        if not isinstance(sec, SymbolTableSection):
+        if not isinstance(sec, SymbolTableSection) or sec["sh_entsize"] != entry.size:
             continue
+        data, strtab = sec.data(), sec.stringtable.data()
+        data = data[:len(data) - len(data) % entry.size]
         out = []
-        bind_of = {"STB_LOCAL": STB_LOCAL, "STB_GLOBAL": STB_GLOBAL, "STB_WEAK": STB_WEAK}
-        text_sections = {}
-        for sym in sec.iter_symbols():
-            name = sym.name
-            shndx = sym["st_shndx"]
-            if not name or not isinstance(shndx, int):
-                continue  # unnamed, undefined, absolute or common
-            info = sym["st_info"]
-            kind = info["type"]
+        text_sections: dict[int, bool] = {}
+        for sym in entry.iter_unpack(data):
+            shndx = sym[i_shndx]
+            if shndx == SHN_UNDEF or shndx >= SHN_LORESERVE:
+                continue  # undefined, absolute or common
+            kind = sym[i_info] & 0xF
             if kind not in _WANTED_TYPES:
-                if kind != "STT_NOTYPE":
+                if kind != STT_NOTYPE:
                     continue
                 # a label: kept when it sits in a text section
                 is_text = text_sections.get(shndx)
@@ -242,7 +252,13 @@ def _elf_symbols(elf) -> list[tuple[int, int, int, str, int]]:
                     text_sections[shndx] = is_text
                 if not is_text:
                     continue
-            out.append((sym["st_value"], sym["st_size"], bind_of.get(info["bind"], STB_GLOBAL), name, shndx))
+            off = sym[i_name]
+            end = strtab.find(b"\0", off)
+            name = strtab[off:end if end >= 0 else len(strtab)].decode("utf-8", "replace")
+            if not name:
+                continue  # unnamed
+            bind = sym[i_info] >> 4
+            out.append((sym[i_value], sym[i_size], bind if bind <= STB_WEAK else STB_GLOBAL, name, shndx))
         if out:
             return out
     return []
