@@ -92,6 +92,19 @@ static inline void need_field(uint32_t *need, uint32_t off, uint32_t size)
         *need = off + size;
 }
 
+/* the fixed sample fields the line and dict plans read (0: not sampled), by their widths:
+ * pid/tid, time, cpu, period, ip, the callchain's length */
+static inline void need_sample_fields(uint32_t *need, uint32_t pid_off, uint32_t time_off, uint32_t cpu_off,
+                                      uint32_t period_off, uint32_t ip_off, uint32_t chain_off)
+{
+    need_field(need, pid_off, 8);
+    need_field(need, time_off, 8);
+    need_field(need, cpu_off, 4);
+    need_field(need, period_off, 8);
+    need_field(need, ip_off, 8);
+    need_field(need, chain_off, 8);
+}
+
 /* make room for need elements of elem bytes in *buf (capacity *cap, doubled as needed);
  * -1 with MemoryError set */
 int grow_to(void **buf, size_t *cap, size_t need, size_t elem);

@@ -203,13 +203,8 @@ LinePlan *line_plan_new(PyObject *spec)
         goto fail;
     }
     strcpy(p->cols, colstr);
-    need_field(&p->need, pid_off, 8);
-    need_field(&p->need, time_off, 8);
-    need_field(&p->need, cpu_off, 4);
-    need_field(&p->need, period_off, 8);
+    need_sample_fields(&p->need, pid_off, time_off, cpu_off, period_off, ip_off, chain_off);
     need_field(&p->need, raw_size_off, 4);
-    need_field(&p->need, ip_off, 8);
-    need_field(&p->need, chain_off, 8);
     if (tid_off && (!pid_off || tid_off != pid_off + 4)) {
         PyErr_SetString(PyExc_ValueError, "a line plan's tid must follow its pid");
         goto fail;

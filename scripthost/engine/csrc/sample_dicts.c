@@ -86,12 +86,7 @@ DictPlan *dict_plan_new(PyObject *spec)
     p->ip_off = ip_off;
     p->chain_off = chain_off;
     p->period = period;
-    need_field(&p->need, pid_off, 8);
-    need_field(&p->need, time_off, 8);
-    need_field(&p->need, cpu_off, 4);
-    need_field(&p->need, period_off, 8);
-    need_field(&p->need, ip_off, 8);
-    need_field(&p->need, chain_off, 8);
+    need_sample_fields(&p->need, pid_off, time_off, cpu_off, period_off, ip_off, chain_off);
     if (contexts_parse(&p->contexts, contexts) < 0) {
         dict_plan_free(p);
         return NULL;
